@@ -1,0 +1,265 @@
+"""What happens in an encounter: alliance, validation, explanation, trust (M1–M6, M10, M12, M14).
+
+:func:`encounter` applies, to every patient seen this week at once, the
+effects of meeting one clinician, in this order:
+
+1. Find the dyad (patient x clinician) or open a new one; a new team member
+   inherits part of the lead alliance (M15 ``alliance_transfer``) unless their
+   explanation contradicts the shared plan (M15 ``message_coherence``, M5).
+2. Cultural mismatch scales what the clinician achieves, unless offset by
+   cultural humility (M4).
+3. The experience is validated or dismissed (M2), which moves distress,
+   trust, bond and stigma.
+4. A validating encounter builds bond, most at the first encounters (M1).
+5. A clear explanation raises goal and task agreement and lowers uncertainty,
+   in proportion to health literacy (M3).
+6. A booked appointment kept as promised builds trust (M5).
+7. Pacing advice builds pacing skill (M10).
+8. A rupture may open; an open rupture from an earlier encounter may be
+   repaired (M12).
+9. Medical clinicians may order a test, whose normal result, explained or
+   not, moves trust, distress and uncertainty (M14).
+10. Visits, costs and continuity counters are updated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .params import MechanismParams, ServiceParams
+from .pathways import FOLLOWUP, SPECIALIST_VISIT, Encounters, logistic, logit
+from .rng import Streams
+from .state import GP, NEVER, SPECIALIST, ClinicianState, DyadState, PatientState
+
+
+def reported_symptoms(p: PatientState, d: DyadState, mech: MechanismParams) -> np.ndarray:
+    """What patients report to their clinician (M6 honest reporting).
+
+    Psychological safety is the mean of trust and the bond with the latest
+    clinician. With little safety, patients hide part of their week-to-week
+    fluctuation (``underreport_share``) and, if they have felt dismissed before,
+    amplify their symptoms to be believed (``amplify_points`` x stigma).
+    Clinical decisions (referral, stepping, discharge) use this value.
+    """
+    safety = 0.5 * (p.trust + d.current_values(d.bond))
+    hidden = mech.underreport_share * (p.symptoms - p.symptoms_slow)
+    distortion = (1.0 - safety) * (mech.amplify_points * p.stigma - hidden)
+    return np.clip(p.symptoms + distortion, 0.0, 30.0)
+
+
+def _open_dyads(
+    enc: Encounters,
+    p: PatientState,
+    d: DyadState,
+    contradiction: np.ndarray,
+    service: ServiceParams,
+    mech: MechanismParams,
+) -> np.ndarray:
+    """The dyad slot of each encounter, opening new dyads where needed (M1, M15)."""
+    pat, clin = enc.patient, enc.clinician
+    slots = d.clinician[pat]
+    match = slots == clin[:, None]
+    found = match.any(axis=1)
+    slot = match.argmax(axis=1)
+    new = np.flatnonzero(~found)
+    if new.size:
+        # Empty slots first, then the least recently seen clinician's slot.
+        age = np.where(slots[new] < 0, NEVER - 1, d.last_week[pat[new]])
+        slot[new] = age.argmin(axis=1)
+        np_, ns = pat[new], slot[new]
+        recycled = d.clinician[np_, ns] >= 0
+        n_old = d.encounters[np_, ns].astype(np.int64)
+        p.recycled_sumsq[np_] += np.where(recycled, n_old**2, 0)
+        p.recycled_max[np_] = np.maximum(p.recycled_max[np_], np.where(recycled, n_old, 0))
+
+        cur = d.current[np_]
+        has_cur = cur >= 0
+        cur_slot = np.maximum(cur, 0)
+        transfer = np.where(has_cur & ~contradiction[new], service.alliance_transfer, 0.0)
+        bond_base = np.clip(
+            mech.bond_initial
+            + mech.attachment_bond * (p.attachment_security[np_] - 0.5)
+            + mech.trust_bond * (p.trust[np_] - 0.5),
+            0.0,
+            1.0,
+        )
+        for values, base in (
+            (d.bond, bond_base),
+            (d.goals, mech.goals_initial),
+            (d.tasks, mech.tasks_initial),
+        ):
+            carried = np.where(has_cur, values[np_, cur_slot], base)
+            values[np_, ns] = base + transfer * np.maximum(carried - base, 0.0)
+        d.clinician[np_, ns] = clin[new]
+        d.encounters[np_, ns] = 0
+        d.rupture_week[np_, ns] = NEVER
+    return slot
+
+
+def encounter(
+    enc: Encounters,
+    p: PatientState,
+    c: ClinicianState,
+    d: DyadState,
+    week: int,
+    service: ServiceParams,
+    mech: MechanismParams,
+    streams: Streams,
+    visit_cost: np.ndarray,
+    investigation_cost: float,
+) -> np.ndarray:
+    """Apply one encounter to every patient seen this week (M1–M6, M10, M12, M14).
+
+    Args:
+        enc: The encounters taking place (one per patient at most).
+        p, c, d: Patient, clinician and dyad state, updated in place.
+        week: The current week.
+        service: The care model.
+        mech: Mechanism coefficients.
+        streams: Random streams.
+        visit_cost: Cost of one visit, by role.
+        investigation_cost: Cost of one test.
+
+    Returns:
+        Boolean mask over encounters: the experience was validated.
+    """
+    n = p.n
+    u_coherent = streams.uniform("coherence", n)[enc.patient]
+    u_validate = streams.uniform("validation", n)[enc.patient]
+    u_rupture = streams.uniform("rupture", n)[enc.patient]
+    u_repair = streams.uniform("repair", n)[enc.patient]
+    u_test = streams.uniform("investigation", n)[enc.patient]
+    u_explain = streams.uniform("result_explained", n)[enc.patient]
+    pat, clin = enc.patient, enc.clinician
+    if not pat.size:
+        return np.zeros(0, bool)
+
+    # 1. Dyad; a new clinician's explanation may contradict the plan (M15, M5).
+    is_new = ~(d.clinician[pat] == clin[:, None]).any(axis=1)
+    contradiction = is_new & (p.encounters[pat] > 0) & (u_coherent >= service.message_coherence)
+    slot = _open_dyads(enc, p, d, contradiction, service, mech)
+    k = (pat, slot)
+    con = pat[contradiction]
+    p.contradictions[con] += 1
+    p.trust[con] -= mech.contradiction_trust_drop * p.trust[con]
+    p.uncertainty[con] += mech.contradiction_uncertainty_rise * (1.0 - p.uncertainty[con])
+
+    # 2. M4 cultural humility: mismatch scales what M1–M3 achieve.
+    mismatch = p.cultural_group[pat] != c.cultural_group[clin]
+    reach = np.where(mismatch, 1.0 - mech.mismatch_penalty * (1.0 - c.cultural_humility[clin]), 1.0)
+
+    # 3. M2 validation versus dismissal.
+    off_track = p.progress[pat] <= 0.0
+    x = (
+        logit(c.validation[clin])
+        + mech.validation_stance_logodds * (c.biopsychosocial[clin] - 0.5)
+        - mech.validation_stigma_logodds * (p.stigma[pat] - 0.3)
+        + service.feedback * mech.feedback_validation_logodds * off_track
+    )
+    validated = u_validate < logistic(x)
+    v, s = pat[validated], pat[~validated]
+    rv = reach[validated]
+    p.distress[v] -= mech.validated_distress_drop * rv * p.distress[v]
+    p.trust[v] += mech.validated_trust_gain * rv * (1.0 - p.trust[v])
+    p.validations[v] += 1
+    p.distress[s] += mech.dismissed_distress_rise * (1.0 - p.distress[s])
+    p.trust[s] -= mech.dismissed_trust_drop * p.trust[s]
+    p.stigma[s] += mech.dismissed_stigma_rise * (1.0 - p.stigma[s])
+    p.dismissals[s] += 1
+    p.dismissed_week[s] = week
+
+    # 4. M1 bond: warmth and attachment, more at the first encounters, saturating.
+    early = 1.0 + mech.early_rapport_boost * np.exp(-d.encounters[k] / mech.early_rapport_weeks)
+    gain = mech.bond_gain * c.warmth[clin] * (0.5 + p.attachment_security[pat]) * reach * early
+    bond = d.bond[k]
+    bond = np.where(
+        validated, bond + np.minimum(gain, 1.0) * (1.0 - bond), bond * (1.0 - mech.dismissed_bond_drop)
+    )
+    d.bond[k] = bond
+
+    # 5. M3 explanation: clarity x health literacy x reach.
+    lit = mech.literacy_floor + (1.0 - mech.literacy_floor) * p.health_literacy[pat]
+    clear = c.clarity[clin] * lit * reach
+    d.goals[k] += np.minimum(mech.goals_gain * clear, 1.0) * (1.0 - d.goals[k])
+    d.tasks[k] += np.minimum(mech.tasks_gain * clear, 1.0) * (1.0 - d.tasks[k])
+    p.uncertainty[pat] -= np.minimum(mech.uncertainty_drop * clear, 1.0) * p.uncertainty[pat]
+
+    # 6. M5 predictability: a booked appointment that happens as promised.
+    booked = pat[(enc.kind == FOLLOWUP) | (enc.kind == SPECIALIST_VISIT)]
+    p.trust[booked] += mech.kept_followup_trust_gain * (1.0 - p.trust[booked])
+
+    # 7. M10 pacing advice.
+    if service.pacing_guidance:
+        p.pacing[pat] += mech.pacing_gain * c.pacing_advice[clin] * reach * (1.0 - p.pacing[pat])
+
+    # 8. M12 ruptures and repair.
+    open_before = d.rupture_week[k] != NEVER
+    skill = c.repair_skill[clin] * (1.0 + service.feedback * mech.feedback_repair_boost)
+    repaired = open_before & (u_repair < np.minimum(mech.p_repair * skill, 1.0))
+    repair(p, d, pat[repaired], slot[repaired], mech)
+    p_rupture = (
+        mech.p_rupture_base
+        + mech.rupture_dismissal * ~validated
+        + mech.rupture_flare * p.in_flare[pat]
+        + mech.rupture_stall * off_track
+        + mech.rupture_contradiction * contradiction
+    )
+    opens = ~open_before & (u_rupture < p_rupture)
+    ro, so = pat[opens], slot[opens]
+    d.bond_before_rupture[ro, so] = d.bond[ro, so]
+    d.bond[ro, so] *= 1.0 - mech.rupture_bond_drop
+    d.rupture_week[ro, so] = week
+    p.ruptures[ro] += 1
+
+    # 9. M14 investigations by medical clinicians; results are normal.
+    medical = (enc.role == GP) | (enc.role == SPECIALIST)
+    x = (
+        logit(service.p_investigation_per_visit)
+        + mech.investigation_biomedical * (0.5 - c.biopsychosocial[clin])
+        + mech.investigation_uncertainty * (p.uncertainty[pat] - 0.5)
+    )
+    tested = medical & (u_test < logistic(x)) & (service.p_investigation_per_visit > 0)
+    t = pat[tested]
+    prior = np.minimum(p.investigations[t], 5)
+    p.investigations[t] += 1
+    p.cost[t] += investigation_cost
+    p.uncertainty[t] += mech.repeat_test_uncertainty * prior * (1.0 - p.uncertainty[t])
+    explained = u_explain[tested] < service.p_results_explained
+    te, tu = t[explained], t[~explained]
+    p.distress[te] -= mech.reassurance_distress_drop * p.distress[te]
+    p.trust[tu] -= mech.normal_result_trust_drop * p.trust[tu]
+
+    # 10. Counters, cost and continuity of care.
+    d.encounters[k] += 1
+    d.last_week[k] = week
+    d.current[pat] = slot
+    p.visits[pat, enc.role] += 1
+    p.encounters[pat] += 1
+    p.cost[pat] += visit_cost[enc.role]
+    p.same_clinician_pairs[pat] += p.last_clinician[pat] == clin
+    p.last_clinician[pat] = clin
+    third = pat[p.encounters[pat] == 3]
+    p.alliance_third[third] = d.alliance_at(third, d.current[third])
+    return validated
+
+
+def repair(p: PatientState, d: DyadState, pat: np.ndarray, slot: np.ndarray, mech: MechanismParams) -> None:
+    """Close ruptures as repaired: the bond ends stronger than before the rupture (M12)."""
+    before = d.bond_before_rupture[pat, slot]
+    d.bond[pat, slot] = np.maximum(d.bond[pat, slot], before + mech.repair_bond_bonus * (1.0 - before))
+    d.rupture_week[pat, slot] = NEVER
+    p.repairs[pat] += 1
+
+
+def lapse_ruptures(p: PatientState, d: DyadState, week: int, mech: MechanismParams) -> None:
+    """Ruptures left open too long close unrepaired and weaken the bond (M12)."""
+    lapsed = (d.rupture_week != NEVER) & (week - d.rupture_week >= mech.rupture_unrepaired_weeks)
+    if lapsed.any():
+        d.bond[lapsed] *= 1.0 - mech.unrepaired_bond_drop
+        d.rupture_week[lapsed] = NEVER
+
+
+def open_rupture_with_current(d: DyadState) -> np.ndarray:
+    """Per patient: the dyad of the latest encounter has an open rupture."""
+    rupture_open = d.rupture_week != NEVER
+    return d.current_values(rupture_open.astype(float)) > 0

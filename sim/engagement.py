@@ -1,0 +1,90 @@
+"""Leaving and returning: disengagement, doctor shopping, emergency visits (M13, M14).
+
+:func:`disengage` drops patients out of care with a weekly hazard that falls
+with alliance, trust and perceived progress and rises with an open rupture or a
+fresh dismissal (M13). :func:`represent` brings disengaged patients back to a
+new front door (doctor shopping), where continuity starts again from nothing.
+:func:`emergencies` sends patients to the emergency department, more often in
+a flare, when distressed or uncertain, and when no one is looking after them;
+emergency departments often test, and unexplained normal results feed the
+belief that something is being missed (M14).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .alliance import open_rupture_with_current
+from .params import MechanismParams
+from .pathways import hazard_to_prob
+from .rng import Streams
+from .state import DISENGAGED, IN_CARE, NEVER, NOT_PRESENTED, WAITING, DyadState, PatientState
+
+
+def disengage(p: PatientState, d: DyadState, week: int, mech: MechanismParams, streams: Streams) -> None:
+    """M13: patients in care may drop out this week."""
+    u = streams.uniform("dropout", p.n)
+    in_care = p.status == IN_CARE
+    hazard = mech.dropout_per_week * np.exp(
+        -mech.dropout_alliance * (d.current_alliance() - 0.5)
+        - mech.dropout_trust * (p.trust - 0.5)
+        - mech.dropout_progress * p.progress
+        + mech.dropout_rupture * open_rupture_with_current(d)
+        + mech.dropout_dismissal * (p.dismissed_week == week)
+    )
+    leave = np.flatnonzero(in_care & (u < hazard_to_prob(hazard)))
+    p.status[leave] = DISENGAGED
+    first = leave[~p.ever_disengaged[leave]]
+    p.dropout_week[first] = week
+    p.ever_disengaged[leave] = True
+    p.next_followup_week[leave] = NEVER
+    p.referral_due_week[leave] = NEVER
+    p.specialist_visits_left[leave] = 0
+
+
+def represent(p: PatientState, week: int, mech: MechanismParams, streams: Streams) -> None:
+    """M13 doctor shopping: disengaged patients present again elsewhere, from scratch."""
+    u = streams.uniform("represent", p.n)
+    hazard = mech.represent_per_week * (0.5 + p.distress)
+    back = np.flatnonzero((p.status == DISENGAGED) & (u < hazard_to_prob(hazard)))
+    p.status[back] = WAITING
+    p.presentation_week[back] = week
+    p.lead[back] = -1
+    p.care_step[back] = 0
+
+
+def emergencies(
+    p: PatientState,
+    idx: slice | np.ndarray,
+    mech: MechanismParams,
+    streams: Streams,
+    visit_cost: float,
+    test_cost: float,
+) -> None:
+    """Emergency attendances, with their tests (M13, M14)."""
+    u = streams.uniform("emergency", p.n)[idx]
+    u_test = streams.uniform("emergency_test", p.n)[idx]
+    outside = np.where(p.status[idx] == IN_CARE, 1.0, mech.emergency_outside_care)
+    hazard = (
+        mech.emergency_per_week
+        * outside
+        * np.exp(
+            mech.emergency_flare * p.in_flare[idx]
+            + mech.emergency_distress * (p.distress[idx] - 0.5)
+            + mech.emergency_uncertainty * (p.uncertainty[idx] - 0.5)
+        )
+    )
+    attend = u < hazard_to_prob(hazard)
+    e = idx[attend] if isinstance(idx, np.ndarray) else np.flatnonzero(attend)
+    p.emergency[e] += 1
+    p.cost[e] += visit_cost
+    t = e[u_test[attend] < mech.p_emergency_investigation]
+    prior = np.minimum(p.investigations[t], 5)
+    p.investigations[t] += 1
+    p.cost[t] += test_cost
+    p.uncertainty[t] += mech.repeat_test_uncertainty * prior * (1.0 - p.uncertainty[t])
+
+
+def is_active(p: PatientState) -> np.ndarray:
+    """Patients who have presented and not left (waiting or in care)."""
+    return (p.status != NOT_PRESENTED) & (p.status != DISENGAGED)

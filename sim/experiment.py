@@ -1,0 +1,196 @@
+"""Run an experiment: every arm in every replicate, paired by seed, and compare.
+
+Replicate ``r`` of every arm uses the same seed, so the arms see the same
+patients and the same care-independent draws (common random numbers); the
+difference between arms within a replicate is the effect of care. Differences
+are summarised across replicates with a t-based 95% interval, and standardised
+by the pooled patient-level SD of the outcome at the horizon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .metrics import patient_table
+from .model import CareModel
+from .params import Config, validate
+from .rng import replicate_seed
+
+OUTCOMES: dict[str, str] = {
+    "function_final": "Functioning at the horizon (0-100, higher better)",
+    "function_change": "Change in functioning from baseline (points)",
+    "wsas_final": "WSAS equivalent at the horizon (0-40, higher worse)",
+    "symptoms_final": "Symptoms at the horizon (PHQ-15, 0-30)",
+    "symptoms_change": "Change in symptoms from baseline (PHQ-15 points)",
+    "improved": "Share improved (PHQ-15 down >= 3 points)",
+    "deteriorated": "Share deteriorated (PHQ-15 up >= 3 points)",
+    "dropout": "Share who ever disengaged",
+    "alliance_final": "Alliance with the latest clinician (0-1)",
+    "trust_final": "Trust at the horizon (0-1)",
+    "visits_total": "Clinician visits per patient",
+    "investigations": "Investigations per patient",
+    "emergency": "Emergency attendances per patient",
+    "waiting_weeks": "Weeks waiting for a first appointment",
+    "cost": "Cost per patient (currency units)",
+}
+"""Per-patient outcomes compared between arms, with their meaning."""
+
+
+@dataclass
+class ExperimentResult:
+    """Everything an experiment produced, as tidy frames."""
+
+    config: Config
+    seeds: dict[int, int]
+    weekly: pd.DataFrame
+    patients: pd.DataFrame
+    summary: pd.DataFrame
+    trajectories: pd.DataFrame | None = None
+
+
+def run_arm(config: Config, arm: str, replicate: int, *, audit: bool = False) -> CareModel:
+    """Simulate one arm in one replicate and return the finished model.
+
+    Args:
+        config: The experiment configuration (validated).
+        arm: Name of the arm (a key of ``config.arms``).
+        replicate: Replicate index, from 0.
+        audit: Keep digests of the random streams (for tests).
+    """
+    model = CareModel(
+        config.arms[arm],
+        run=config.run,
+        population=config.population,
+        workforce=config.workforce,
+        mechanisms=config.mechanisms,
+        costs=config.costs,
+        seed=replicate_seed(config.run.seed, replicate),
+        audit=audit,
+    )
+    model.run_model()
+    return model
+
+
+def reference_arm(config: Config) -> str:
+    """The arm others are compared with: ``run.reference_arm`` if present, else the first."""
+    return config.run.reference_arm if config.run.reference_arm in config.arms else next(iter(config.arms))
+
+
+def run_experiment(config: Config, progress: Callable[[str, int], None] | None = None) -> ExperimentResult:
+    """Run every arm in every replicate and compare the arms.
+
+    Args:
+        config: The experiment configuration; validated here before any work.
+        progress: Called after each finished run with the arm and replicate
+            (the command line uses it for a progress bar).
+    """
+    validate(config)
+    weekly, patients, trajectories = [], [], []
+    seeds = {r: replicate_seed(config.run.seed, r) for r in range(config.run.replicates)}
+    for r in range(config.run.replicates):
+        for arm in config.arms:
+            model = run_arm(config, arm, r)
+            keys = {"arm": arm, "replicate": r}
+            w = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+            w = w[w["week"] >= config.population.warmup_weeks] if config.population.cohort == "open" else w
+            weekly.append(w.assign(**keys))
+            patients.append(patient_table(model).assign(**keys))
+            if config.run.trajectories:
+                trajectories.append(model.trajectory_frame().assign(**keys))
+            if progress is not None:
+                progress(arm, r)
+    key_first = ["arm", "replicate"]
+    weekly_df = _keys_first(pd.concat(weekly, ignore_index=True), [*key_first, "week"])
+    weekly_df["cohort"] = config.population.cohort
+    patients_df = _keys_first(pd.concat(patients, ignore_index=True), [*key_first, "patient_id"])
+    patients_df["cohort"] = config.population.cohort
+    traj = _keys_first(pd.concat(trajectories, ignore_index=True), key_first) if trajectories else None
+    summary = compare_arms(patients_df, reference_arm(config))
+    return ExperimentResult(config, seeds, weekly_df, patients_df, summary, traj)
+
+
+def _keys_first(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    rest = [c for c in frame.columns if c not in keys]
+    return frame[keys + rest]
+
+
+def _t_interval(values: np.ndarray) -> tuple[float, float, float]:
+    """Mean and 95% t-interval across replicates (NaN interval with one replicate)."""
+    values = values[~np.isnan(values)]
+    n = values.size
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    mean = float(values.mean())
+    if n < 2:
+        return mean, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n))
+    return mean, mean - half, mean + half
+
+
+def compare_arms(patients: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Each arm's outcomes, and each arm's paired difference from the reference arm.
+
+    Args:
+        patients: The per-patient table of all arms and replicates.
+        reference: The arm the others are compared with.
+
+    Returns:
+        One row per outcome x arm x contrast: ``contrast`` is ``level`` (the arm's
+        own mean) or ``vs <reference>`` (arm minus reference, paired by
+        replicate). ``mean``, ``ci_low``, ``ci_high`` are across replicates;
+        ``effect_size`` is the mean difference over the pooled patient-level SD
+        of the two arms (a standardised mean difference).
+    """
+    rows = []
+    outcomes = [o for o in OUTCOMES if o in patients.columns]
+    by_rep = patients.groupby(["arm", "replicate"])[outcomes].mean(numeric_only=False).astype(float)
+    sd = patients.groupby(["arm", "replicate"])[outcomes].std().astype(float)
+    arms = list(dict.fromkeys(patients["arm"]))
+    for outcome in outcomes:
+        for arm in arms:
+            m, lo, hi = _t_interval(by_rep.loc[arm, outcome].to_numpy())
+            rows.append(_row(outcome, arm, "level", m, lo, hi, float("nan"), by_rep.loc[arm].shape[0]))
+        for arm in arms:
+            if arm == reference:
+                continue
+            diff = by_rep.loc[arm, outcome] - by_rep.loc[reference, outcome]
+            m, lo, hi = _t_interval(diff.to_numpy())
+            pooled = np.sqrt((sd.loc[arm, outcome] ** 2 + sd.loc[reference, outcome] ** 2) / 2.0).mean()
+            effect = m / pooled if pooled > 0 else float("nan")
+            rows.append(_row(outcome, arm, f"vs {reference}", m, lo, hi, effect, diff.size))
+    return pd.DataFrame(rows)
+
+
+def _row(outcome: str, arm: str, contrast: str, m: float, lo: float, hi: float, es: float, n: int) -> dict:
+    return {
+        "outcome": outcome,
+        "arm": arm,
+        "contrast": contrast,
+        "mean": m,
+        "ci_low": lo,
+        "ci_high": hi,
+        "effect_size": es,
+        "replicates": n,
+        "description": OUTCOMES[outcome],
+    }
+
+
+def headline(summary: pd.DataFrame) -> pd.DataFrame:
+    """A compact table for the terminal: each arm's mean and the difference with its CI."""
+    levels = summary[summary["contrast"] == "level"].pivot(index="outcome", columns="arm", values="mean")
+    diffs = summary[summary["contrast"] != "level"]
+    table = levels.loc[[o for o in OUTCOMES if o in levels.index]].round(3)
+    for (arm, contrast), part in diffs.groupby(["arm", "contrast"], sort=False):
+        part = part.set_index("outcome")
+        label = f"{arm} {contrast.replace('vs ', '- ')}"
+        table[label] = [
+            f"{part.at[o, 'mean']:+.3f} [{part.at[o, 'ci_low']:+.3f}, {part.at[o, 'ci_high']:+.3f}]"
+            for o in table.index
+        ]
+        table[f"d ({arm})"] = [round(part.at[o, "effect_size"], 2) for o in table.index]
+    return table

@@ -1,0 +1,31 @@
+"""Clinician reflection and feedback (M16).
+
+With routine outcome feedback, supervision and peer review switched on
+(``ServiceParams.feedback``), each clinician sees which of this week's patients
+are not on track (no perceived progress) and improves validation, pacing
+advice and rupture repair, at a rate set by their reflective practice and by
+how many of their patients are struggling. Without feedback, skills stay where
+training left them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .params import MechanismParams, ServiceParams
+from .pathways import Encounters
+from .state import ClinicianState, PatientState
+
+
+def reflect(
+    enc: Encounters, p: PatientState, c: ClinicianState, service: ServiceParams, mech: MechanismParams
+) -> None:
+    """M16: skills drift upward with feedback on patients not on track."""
+    if not service.feedback or not enc.patient.size:
+        return
+    seen = np.bincount(enc.clinician, minlength=c.n)
+    off_track = np.bincount(enc.clinician, weights=p.progress[enc.patient] <= 0.0, minlength=c.n)
+    share = np.divide(off_track, seen, out=np.zeros(c.n), where=seen > 0)
+    rate = np.minimum(mech.learning_per_week * c.reflective_practice * share, 1.0)
+    for skill in (c.validation, c.pacing_advice, c.repair_skill):
+        skill += rate * (1.0 - skill)

@@ -1,0 +1,215 @@
+"""What a run reports: weekly aggregates, the per-patient table, continuity indices.
+
+Columns are documented, with units, in ``docs/outputs.md``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .params import CONDITIONS, ROLES, STATUSES
+from .state import DyadState, PatientState
+
+if TYPE_CHECKING:
+    from .model import CareModel
+
+IMPROVEMENT_POINTS = 3.0  # PHQ-15 change that is clinically meaningful (Kroenke et al. 2002)
+
+_COUNTERS = ("investigations", "emergency", "flares", "ruptures", "repairs", "referrals")
+
+WEEKLY_COLUMNS: tuple[str, ...] = (
+    "week",
+    "n_patients",
+    "function_mean",
+    "function_sd",
+    "wsas_mean",
+    "symptoms_mean",
+    "symptoms_sd",
+    "alliance_mean",
+    "alliance_sd",
+    "wai_mean",
+    "trust_mean",
+    "trust_sd",
+    "adherence_mean",
+    "adherence_sd",
+    *(f"n_{s}" for s in STATUSES),
+    "visits",
+    *(f"visits_{r}" for r in ROLES),
+    *_COUNTERS,
+    "unmet_requests",
+    "cost",
+)
+
+
+def wsas(function: np.ndarray | float) -> np.ndarray | float:
+    """Work and Social Adjustment Scale (0–40, higher worse) equivalent of functioning F (0–100).
+
+    Linear: F = 100 is WSAS 0, F = 0 is WSAS 40 (so WSAS > 20, moderately
+    severe impairment, is F < 50).
+    """
+    return 40.0 * (1.0 - np.asarray(function) / 100.0)
+
+
+def wai(alliance: np.ndarray | float) -> np.ndarray | float:
+    """WAI-SR item mean (1–5) equivalent of an alliance level in [0, 1]."""
+    return 1.0 + 4.0 * np.asarray(alliance)
+
+
+class WeeklyTotals:
+    """Running totals of the event counters, so each week reports its own events."""
+
+    def __init__(self, p: PatientState) -> None:
+        self.previous = self.current(p)
+
+    @staticmethod
+    def current(p: PatientState) -> dict[str, float]:
+        """Cumulative totals of every event counter."""
+        totals = {name: float(getattr(p, name).sum()) for name in _COUNTERS}
+        by_role = p.visits.sum(axis=0)
+        totals.update({f"visits_{r}": float(by_role[i]) for i, r in enumerate(ROLES)})
+        totals["cost"] = float(p.cost.sum())
+        return totals
+
+    def increments(self, p: PatientState) -> dict[str, float]:
+        """Events since the last call."""
+        now = self.current(p)
+        out = {k: now[k] - self.previous[k] for k in now}
+        self.previous = now
+        return out
+
+
+def _mean_sd(x: np.ndarray) -> tuple[float, float]:
+    if x.size == 0:
+        return float("nan"), float("nan")
+    return float(x.mean()), float(x.std())
+
+
+def weekly_summary(model: CareModel) -> dict[str, float]:
+    """Aggregates of one week over the patients who have arrived."""
+    p, d = model.patients, model.dyads
+    idx = model.population_index()
+    status = p.status[idx]
+    out: dict[str, float] = {"week": model.week, "n_patients": int(status.size)}
+    for name in ("function", "symptoms", "trust", "adherence"):
+        out[f"{name}_mean"], sd = _mean_sd(getattr(p, name)[idx])
+        if f"{name}_sd" in WEEKLY_COLUMNS:
+            out[f"{name}_sd"] = sd
+    out["wsas_mean"] = float(wsas(out["function_mean"]))
+    seen = d.current[idx] >= 0
+    alliance = d.current_alliance()[idx][seen]
+    out["alliance_mean"], out["alliance_sd"] = _mean_sd(alliance)
+    out["wai_mean"] = float(wai(out["alliance_mean"]))
+    counts = np.bincount(status, minlength=len(STATUSES))
+    out.update({f"n_{s}": int(counts[i]) for i, s in enumerate(STATUSES)})
+    inc = model.totals.increments(p)
+    out.update(inc)
+    out["visits"] = sum(inc[f"visits_{r}"] for r in ROLES)
+    out["unmet_requests"] = getattr(model, "unmet_requests", 0)
+    return out
+
+
+def trajectory_snapshot(model: CareModel) -> pd.DataFrame:
+    """This week's state of every arrived patient (one row each), for trajectories."""
+    p, d = model.patients, model.dyads
+    idx = np.arange(p.n)[model.population_index()]
+    alliance = np.where(d.current >= 0, d.current_alliance(), np.nan)
+    return pd.DataFrame(
+        {
+            "week": np.full(idx.size, model.week, np.int32),
+            "patient_id": idx,
+            "status": np.array(STATUSES, dtype=object)[p.status[idx]],
+            "symptoms": p.symptoms[idx],
+            "function": p.function[idx],
+            "alliance": alliance[idx],
+            "trust": p.trust[idx],
+            "adherence": p.adherence[idx],
+            "in_flare": p.in_flare[idx],
+        }
+    )
+
+
+def continuity_indices(p: PatientState, d: DyadState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Continuity of each patient's own visit history: Bice–Boxerman COC, UPC, SECON.
+
+    With N visits and n_i to provider i: COC = (sum n_i^2 - N) / (N (N - 1)),
+    UPC = max n_i / N, SECON = share of consecutive visit pairs with the same
+    provider. COC and SECON need N >= 2, UPC N >= 1; otherwise NaN. Providers
+    whose dyad slot was recycled are counted from the totals kept at recycling.
+    """
+    n_i = np.where(d.clinician >= 0, d.encounters, 0).astype(np.int64)
+    total = p.encounters.astype(float)
+    sumsq = (n_i**2).sum(axis=1) + p.recycled_sumsq
+    largest = np.maximum(n_i.max(axis=1), p.recycled_max)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        coc = np.where(total >= 2, (sumsq - total) / (total * (total - 1)), np.nan)
+        upc = np.where(total >= 1, largest / total, np.nan)
+        secon = np.where(total >= 2, p.same_clinician_pairs / (total - 1), np.nan)
+    return coc, upc, secon
+
+
+def patient_table(model: CareModel) -> pd.DataFrame:
+    """One row per patient: traits, outcomes, alliance, use of services, continuity, cost."""
+    p, d = model.patients, model.dyads
+    seen = d.current >= 0
+    coc, upc, secon = continuity_indices(p, d)
+    s0, s1 = p.baseline_severity, p.symptoms
+    f0, f1 = p.baseline_function, p.function
+    groups = np.array(model.cultural_groups, dtype=object)
+    roles = np.array(ROLES, dtype=object)
+    table = {
+        "patient_id": np.arange(p.n),
+        "arrival_week": p.arrival_week,
+        "condition": np.array(CONDITIONS, dtype=object)[p.condition],
+        "cultural_group": groups[p.cultural_group],
+        "attachment_security": p.attachment_security,
+        "stress_reactivity": p.stress_reactivity,
+        "catastrophising": p.catastrophising,
+        "health_literacy": p.health_literacy,
+        "stigma_baseline": p.stigma_baseline,
+        "help_seeking_delay_weeks": p.help_seeking_delay_weeks,
+        "therapy_role": roles[p.therapy_role],
+        "symptoms_baseline": s0,
+        "symptoms_final": s1,
+        "symptoms_change": s1 - s0,
+        "function_baseline": f0,
+        "function_final": f1,
+        "function_change": f1 - f0,
+        "wsas_baseline": wsas(f0),
+        "wsas_final": wsas(f1),
+        "improved": (s0 - s1) >= IMPROVEMENT_POINTS,
+        "deteriorated": (s1 - s0) >= IMPROVEMENT_POINTS,
+        "alliance_third": p.alliance_third,
+        "wai_third": wai(p.alliance_third),
+        "alliance_final": np.where(seen, d.current_alliance(), np.nan),
+        "trust_final": p.trust,
+        "adherence_mean": np.divide(
+            p.adherence_sum, p.weeks_presented, out=np.full(p.n, np.nan), where=p.weeks_presented > 0
+        ),
+        "status_final": np.array(STATUSES, dtype=object)[p.status],
+        "dropout": p.ever_disengaged,
+        "dropout_week": np.where(p.dropout_week >= 0, p.dropout_week, np.nan),
+        "ruptures": p.ruptures,
+        "repairs": p.repairs,
+        "flares": p.flares,
+        "dismissals": p.dismissals,
+        "validations": p.validations,
+        "contradictions": p.contradictions,
+        "missed_followups": p.missed_followups,
+        **{f"visits_{r}": p.visits[:, i] for i, r in enumerate(ROLES)},
+        "visits_total": p.encounters,
+        "investigations": p.investigations,
+        "emergency": p.emergency,
+        "referrals": p.referrals,
+        "coc": coc,
+        "upc": upc,
+        "secon": secon,
+        "waiting_weeks": p.waiting_weeks,
+        "cost": p.cost,
+    }
+    frame = pd.DataFrame(table)
+    if model.population.cohort == "open":
+        frame = frame[frame["arrival_week"] >= model.population.warmup_weeks].reset_index(drop=True)
+    return frame

@@ -1,0 +1,196 @@
+"""The care system as a Mesa model: one step is one week.
+
+The order of one week, followed line by line by :meth:`CareModel.step`:
+
+1. Presentation: patients whose help-seeking delay has run out, and
+   disengaged patients shopping for another doctor, join the waiting list (M13).
+2. Demand: who asks for an encounter, with which role; unreliable follow-ups
+   are missed (M15, M5, M18).
+3. Routing: lead clinician or whoever is free (M15 continuity).
+4. Capacity: clinicians fill their slots; unmet follow-ups slip (M18 -> M5).
+5. Encounters: alliance, validation, explanation, trust, pacing advice,
+   ruptures and repair, investigations (M1–M6, M10, M12, M14).
+6. Pathway: next appointments, referrals and lost referrals (M15), outcome
+   reviews with stepping and discharge on *reported* symptoms (M6, M17), joint
+   case reviews (M15, M12); open ruptures lapse (M12); waiting counts (M18).
+7. Self-management and recovery: adherence, activity, flares, symptoms,
+   the progress loop, distress and functioning (M7–M11).
+8. Emergency attendances (M13, M14) and disengagement (M13).
+9. Clinician reflection with feedback (M16).
+10. Record the week's aggregates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from mesa import DataCollector, Model
+
+from . import alliance, engagement, learning, pathways, recovery
+from .agents import Clinician, Patient
+from .metrics import WEEKLY_COLUMNS, WeeklyTotals, trajectory_snapshot, weekly_summary
+from .params import (
+    ROLES,
+    CostParams,
+    MechanismParams,
+    PopulationParams,
+    RunParams,
+    ServiceParams,
+    WorkforceParams,
+)
+from .pathways import Encounters
+from .rng import Streams
+from .state import IN_CARE, ClinicianState, DyadState, PatientState
+
+
+class CareModel(Model):
+    """Patients and clinicians in one care system, under one care model.
+
+    Args:
+        service: The care model (coordinated, fragmented, stepped, or any mix).
+        run: Horizon and dyad slots (``run.replicates`` and ``run.seed`` are not used here).
+        population: Cohort size and type, case mix and patient traits.
+        workforce: Clinicians by role.
+        mechanisms: Coefficients of M1–M18.
+        costs: Unit costs by event type.
+        seed: Seed of this replicate; arms that share it share the cohort and
+            every care-independent draw (common random numbers).
+        agents: Create Mesa ``Patient``/``Clinician`` objects (turn off only for
+            very large headless runs; the arrays are the state either way).
+        audit: Keep digests of every random stream (for tests).
+    """
+
+    def __init__(
+        self,
+        service: ServiceParams | None = None,
+        *,
+        run: RunParams | None = None,
+        population: PopulationParams | None = None,
+        workforce: WorkforceParams | None = None,
+        mechanisms: MechanismParams | None = None,
+        costs: CostParams | None = None,
+        seed: int = 0,
+        agents: bool = True,
+        audit: bool = False,
+    ) -> None:
+        super().__init__(rng=seed)
+        self.service = service or ServiceParams()
+        self.run_params = run or RunParams()
+        self.population = population or PopulationParams()
+        self.workforce = workforce or WorkforceParams()
+        self.mechanisms = mechanisms or MechanismParams()
+        self.costs = costs or CostParams()
+        self.seed = seed
+        self.streams = Streams(seed, audit=audit)
+        self.week = 0
+
+        groups = list(
+            dict.fromkeys([*self.population.cultural_group_shares, *self.workforce.cultural_group_shares])
+        )
+        self.cultural_groups = groups
+        self.patients = PatientState(self.population, self.run_params, groups, self.streams)
+        self.clinicians = ClinicianState(
+            self.workforce, self.population.n_patients, groups, self.streams, self.service
+        )
+        self.dyads = DyadState(self.patients.n, self.run_params.dyad_slots)
+        p = self.patients
+        p.function[:] = recovery.function_target(p, slice(None), self.mechanisms)
+        p.baseline_function[:] = p.function
+        self.visit_cost = np.array([self.costs.visit.get(r, 0.0) for r in ROLES])
+        self.seen = np.zeros(p.n, bool)  # had an encounter this week
+        self.encounters = Encounters(*(np.zeros(0, np.int64) for _ in range(4)))
+
+        if agents:
+            Patient.create_agents(self, p.n, list(range(p.n)))
+            Clinician.create_agents(self, self.clinicians.n, list(range(self.clinicians.n)))
+        self.totals = WeeklyTotals(p)
+        self.summary = weekly_summary(self)
+        self.datacollector = DataCollector(
+            model_reporters={name: (lambda m, name=name: m.summary[name]) for name in WEEKLY_COLUMNS}
+        )
+        self.datacollector.collect(self)
+        self._trajectory: list[pd.DataFrame] | None = [] if self.run_params.trajectories else None
+
+    def population_index(self) -> slice | np.ndarray:
+        """Patients who have arrived (all of them in a closed cohort)."""
+        if self.population.cohort == "closed":
+            return slice(None)
+        return np.flatnonzero(self.patients.arrival_week <= self.week)
+
+    def step(self) -> None:
+        """Advance the care system by one week (see the module docstring)."""
+        self.week += 1
+        week = self.week
+        p, c, d = self.patients, self.clinicians, self.dyads
+        service, mech, streams = self.service, self.mechanisms, self.streams
+        idx = self.population_index()
+
+        # 1. Presentation and doctor shopping.
+        pathways.present(p, week)
+        engagement.represent(p, week, mech, streams)
+
+        # 2–4. Demand, routing, capacity.
+        req = pathways.demand(p, week, service, mech, streams)
+        clinician = pathways.route(req, p, c, service, streams)
+        accepted = pathways.allocate(req, clinician, p, c, week, streams)
+        pathways.unmet(req, accepted, p, mech)
+        enc = Encounters(req.patient[accepted], clinician[accepted], req.role[accepted], req.kind[accepted])
+        self.encounters = enc
+        self.unmet_requests = int((~accepted).sum())
+
+        # 5. Encounters.
+        alliance.encounter(
+            enc, p, c, d, week, service, mech, streams, self.visit_cost, self.costs.investigation
+        )
+
+        # 6. Pathway after the encounters.
+        pathways.advance_schedules(enc, p, week, service)
+        reported = alliance.reported_symptoms(p, d, mech)
+        pathways.refer(enc, reported, p, week, service, mech, streams, self.costs.referral)
+        pathways.review(p, reported, week, service)
+        repaired = pathways.case_review(p, d, week, service, mech, streams, self.costs.case_review)
+        has_open = d.rupture_week[repaired] != -1
+        rows, slots = np.nonzero(has_open)
+        alliance.repair(p, d, repaired[rows], slots, mech)
+        alliance.lapse_ruptures(p, d, week, mech)
+        pathways.wait(p, mech)
+
+        # 7. Self-management and recovery.
+        self.seen[:] = False
+        self.seen[enc.patient] = True
+        recovery.adherence(p, d, idx, mech)
+        recovery.activity(p, idx, mech)
+        recovery.flares(p, idx, mech, streams)
+        recovery.recovery(p, idx, self.seen, mech)
+        recovery.symptoms(p, idx, mech, streams)
+        recovery.feedback_loop(p, idx, mech)
+        recovery.distress_and_function(p, idx, mech)
+        recovery.count_adherence(p, idx)
+
+        # 8. Emergency attendances and disengagement.
+        engagement.emergencies(p, idx, mech, streams, self.costs.emergency, self.costs.investigation)
+        engagement.disengage(p, d, week, mech, streams)
+
+        # 9. Clinician reflection.
+        learning.reflect(enc, p, c, service, mech)
+        leads = p.lead[p.status == IN_CARE].ravel()
+        c.caseload[:] = np.bincount(leads[leads >= 0], minlength=c.n)
+
+        # 10. Record.
+        self.summary = weekly_summary(self)
+        self.datacollector.collect(self)
+        if self._trajectory is not None:
+            self._trajectory.append(trajectory_snapshot(self))
+        if week >= self.run_params.weeks:
+            self.running = False
+
+    def trajectory_frame(self) -> pd.DataFrame:
+        """Per patient x week states recorded when ``run.trajectories`` is on."""
+        if self._trajectory is None:
+            raise RuntimeError("trajectories were not recorded: set run.trajectories=true")
+        return pd.concat(self._trajectory, ignore_index=True)
+
+    def run_model(self) -> None:
+        """Step until the horizon (``run.weeks``)."""
+        while self.running and self.week < self.run_params.weeks:
+            self.step()

@@ -1,0 +1,342 @@
+"""Care pathways: who asks for care, whom they see, and who gets a slot.
+
+The service side of the model: demand for encounters, routing to clinicians
+(M15 continuity), finite capacity and waiting (M18), referrals and navigation
+barriers (M15), outcome reviews with stepping and discharge (M17), and joint
+case reviews (M15). Every difference between care models enters here through
+:class:`~sim.params.ServiceParams` numbers, never through a branch on a name.
+
+Functions update the state arrays in place and return what the next stage
+needs; every random decision draws one number per patient from a named stream.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .params import MechanismParams, ServiceParams
+from .rng import Streams
+from .state import (
+    COORDINATOR,
+    DISCHARGED,
+    GP,
+    IN_CARE,
+    NEVER,
+    SPECIALIST,
+    WAITING,
+    ClinicianState,
+    DyadState,
+    PatientState,
+)
+
+# Request kinds, in booking priority: booked appointments first, then new
+# patients, then on-demand contacts.
+SPECIALIST_VISIT, FOLLOWUP, INTAKE, ON_DEMAND = range(4)
+
+
+class Requests(NamedTuple):
+    """Requests for an encounter this week, at most one per patient."""
+
+    patient: np.ndarray  # patient index
+    role: np.ndarray  # clinician role asked for
+    kind: np.ndarray  # SPECIALIST_VISIT, FOLLOWUP, INTAKE or ON_DEMAND
+
+
+class Encounters(NamedTuple):
+    """Encounters that take place this week."""
+
+    patient: np.ndarray
+    clinician: np.ndarray
+    role: np.ndarray
+    kind: np.ndarray
+
+
+def hazard_to_prob(hazard: np.ndarray) -> np.ndarray:
+    """Weekly probability of an event with the given weekly hazard."""
+    return -np.expm1(-hazard)
+
+
+def logistic(x: np.ndarray) -> np.ndarray:
+    """The logistic function."""
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def logit(p: np.ndarray | float) -> np.ndarray:
+    """Log-odds of a probability (clipped away from 0 and 1)."""
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(q / (1 - q))
+
+
+def present(p: PatientState, week: int) -> None:
+    """Patients whose help-seeking delay has run out join the waiting list."""
+    newly = (p.status == 0) & (p.presentation_week <= week)
+    p.status[newly] = WAITING
+
+
+def followup_role(p: PatientState, idx: np.ndarray) -> np.ndarray:
+    """Role leading care at each patient's care step (M17): GP, therapy, or MDT."""
+    step = p.care_step[idx]
+    mdt_role = np.where(p.encounters[idx] % 2 == 0, COORDINATOR, p.therapy_role[idx])
+    return np.select([step == 0, step == 1], [GP, p.therapy_role[idx]], mdt_role).astype(np.int8)
+
+
+def followup_interval(p: PatientState, idx: np.ndarray, service: ServiceParams) -> np.ndarray:
+    """Weeks to the next scheduled contact at each patient's care step."""
+    weeks = np.where(p.care_step[idx] == 0, service.followup_interval_weeks, service.therapy_interval_weeks)
+    return np.maximum(np.rint(weeks), 1).astype(np.int32)
+
+
+def demand(
+    p: PatientState,
+    week: int,
+    service: ServiceParams,
+    mech: MechanismParams,
+    streams: Streams,
+) -> Requests:
+    """Who asks for an encounter this week, with which role (M15, M18, M5).
+
+    1. Waiting patients ask for a first (intake) appointment with a GP.
+    2. A referral whose delay has run out opens a specialist episode.
+    3. A due specialist visit is requested.
+    4. A due scheduled follow-up is booked with chance ``followup_reliability``;
+       otherwise it is missed (ad hoc care) and trust pays (M5).
+    5. Anyone else in care may ask for an on-demand GP contact, more often when
+       distressed or in a flare.
+    """
+    n = p.n
+    u_followup = streams.uniform("followup_kept", n)
+    u_demand = streams.uniform("on_demand", n)
+    u_episode = streams.uniform("episode_length", n)
+
+    in_care = p.status == IN_CARE
+    arriving = in_care & (p.referral_due_week == week)
+    if arriving.any():
+        mean_extra = max(service.specialist_visits_per_episode - 1.0, 0.0)
+        extra = np.floor(-np.log1p(-u_episode[arriving]) * mean_extra).astype(np.int32)
+        p.specialist_visits_left[arriving] = 1 + extra
+        p.next_specialist_week[arriving] = week
+        p.referral_due_week[arriving] = NEVER
+
+    role = np.full(n, -1, np.int8)
+    kind = np.full(n, -1, np.int8)
+
+    waiting = p.status == WAITING
+    role[waiting], kind[waiting] = GP, INTAKE
+
+    specialist_due = in_care & (p.specialist_visits_left > 0) & (p.next_specialist_week <= week)
+    role[specialist_due], kind[specialist_due] = SPECIALIST, SPECIALIST_VISIT
+
+    followup_due = in_care & (p.next_followup_week <= week) & ~specialist_due
+    kept = followup_due & (u_followup < service.followup_reliability)
+    missed = followup_due & ~kept
+    if missed.any():
+        p.missed_followups[missed] += 1
+        p.trust[missed] -= mech.missed_followup_trust_drop * p.trust[missed]
+        missed_idx = np.flatnonzero(missed)
+        p.next_followup_week[missed_idx] = week + followup_interval(p, missed_idx, service)
+    kept_idx = np.flatnonzero(kept)
+    role[kept_idx], kind[kept_idx] = followup_role(p, kept_idx), FOLLOWUP
+
+    free = in_care & (kind < 0)
+    hazard = mech.demand_per_week * np.exp(
+        mech.demand_distress * (p.distress - 0.5) + mech.demand_flare * p.in_flare
+    )
+    asks = free & (u_demand < hazard_to_prob(hazard))
+    role[asks], kind[asks] = GP, ON_DEMAND
+
+    idx = np.flatnonzero(kind >= 0)
+    return Requests(idx, role[idx], kind[idx])
+
+
+def route(
+    req: Requests,
+    p: PatientState,
+    c: ClinicianState,
+    service: ServiceParams,
+    streams: Streams,
+) -> np.ndarray:
+    """The clinician each request goes to (M15 continuity).
+
+    With chance ``continuity`` a patient who has a named lead clinician of the
+    role sees that clinician; otherwise whoever of the role is free (uniformly).
+    Returns -1 where the service has no clinician of the role.
+    """
+    u_route = streams.uniform("route_lead", p.n)[req.patient]
+    u_pick = streams.uniform("route_pick", p.n)[req.patient]
+    lead = p.lead[req.patient, req.role]
+    clinician = np.full(req.patient.size, -1, np.int32)
+    for r, members in enumerate(c.by_role):
+        mine = req.role == r
+        if members.size and mine.any():
+            pick = members[np.minimum((u_pick[mine] * members.size).astype(np.int64), members.size - 1)]
+            clinician[mine] = pick
+    use_lead = (lead >= 0) & (u_route < service.continuity)
+    clinician[use_lead] = lead[use_lead]
+    return clinician
+
+
+def allocate(
+    req: Requests,
+    clinician: np.ndarray,
+    p: PatientState,
+    c: ClinicianState,
+    week: int,
+    streams: Streams,
+) -> np.ndarray:
+    """Which requests get a slot this week (M18 capacity).
+
+    Each clinician fills their weekly slots in priority order: booked
+    appointments, then new patients (longest wait first), then on-demand
+    contacts; ties are broken at random. Returns a boolean mask over requests.
+    """
+    u_tie = streams.uniform("slot_tiebreak", p.n)[req.patient]
+    has = clinician >= 0
+    waited = week - np.where(req.kind == INTAKE, p.presentation_week[req.patient], week)
+    order = np.lexsort((u_tie, -waited, req.kind, clinician))
+    sorted_clin = clinician[order]
+    start = np.r_[0, np.flatnonzero(np.diff(sorted_clin)) + 1]
+    group_start = np.repeat(start, np.diff(np.r_[start, sorted_clin.size]))
+    rank = np.arange(sorted_clin.size) - group_start
+    accepted = np.zeros(req.patient.size, bool)
+    ok = sorted_clin >= 0
+    accepted[order[ok]] = rank[ok] < c.capacity[sorted_clin[ok]]
+    c.booked[:] = np.bincount(clinician[accepted & has], minlength=c.n)
+    return accepted & has
+
+
+def unmet(req: Requests, accepted: np.ndarray, p: PatientState, mech: MechanismParams) -> None:
+    """Requests without a slot: follow-ups slip and trust pays (M18 -> M5)."""
+    slipped = req.patient[~accepted & ((req.kind == FOLLOWUP) | (req.kind == SPECIALIST_VISIT))]
+    p.missed_followups[slipped] += 1
+    p.trust[slipped] -= mech.missed_followup_trust_drop * p.trust[slipped]
+
+
+def advance_schedules(enc: Encounters, p: PatientState, week: int, service: ServiceParams) -> None:
+    """Book the next contact after each encounter; intake starts care."""
+    intake = enc.patient[enc.kind == INTAKE]
+    p.status[intake] = IN_CARE
+    p.care_start_week[intake] = week
+    p.care_step[intake] = 0
+    p.step_start_reported[intake] = p.symptoms[intake]
+
+    scheduled = enc.patient[(enc.kind == INTAKE) | (enc.kind == FOLLOWUP)]
+    p.next_followup_week[scheduled] = week + followup_interval(p, scheduled, service)
+
+    spec = enc.patient[enc.kind == SPECIALIST_VISIT]
+    p.specialist_visits_left[spec] -= 1
+    p.next_specialist_week[spec] = week + max(round(service.specialist_interval_weeks), 1)
+
+    # The first clinician seen in each role becomes the named lead (M15).
+    no_lead = p.lead[enc.patient, enc.role] < 0
+    p.lead[enc.patient[no_lead], enc.role[no_lead]] = enc.clinician[no_lead]
+
+
+def wait(p: PatientState, mech: MechanismParams) -> None:
+    """Patients still waiting for a first appointment count the week (M18, M5)."""
+    waiting = p.status == WAITING
+    p.waiting_weeks[waiting] += 1
+    p.trust[waiting] -= mech.waiting_trust_drop * p.trust[waiting]
+
+
+def refer(
+    enc: Encounters,
+    reported: np.ndarray,
+    p: PatientState,
+    week: int,
+    service: ServiceParams,
+    mech: MechanismParams,
+    streams: Streams,
+    unit_cost: float,
+) -> None:
+    """GP encounters may refer to a specialist; some referrals are lost (M15).
+
+    The tendency is a service parameter; the patient's reported severity and
+    uncertainty (asking for answers) raise it. A lost referral is a navigation
+    barrier and costs trust; the others arrive after a random delay.
+    """
+    u_refer = streams.uniform("referral", p.n)
+    u_lost = streams.uniform("referral_lost", p.n)
+    u_delay = streams.uniform("referral_delay", p.n)
+    gp = enc.role == GP
+    pat = enc.patient[gp]
+    open_already = (p.referral_due_week[pat] != NEVER) | (p.specialist_visits_left[pat] > 0)
+    pat = pat[~open_already & (p.status[pat] == IN_CARE)]
+    if not pat.size:
+        return
+    x = (
+        logit(service.p_referral_per_visit)
+        + mech.referral_severity * (reported[pat] - 12.0)
+        + mech.referral_uncertainty * (p.uncertainty[pat] - 0.5)
+    )
+    referred = pat[u_refer[pat] < logistic(x) * (service.p_referral_per_visit > 0)]
+    p.referrals[referred] += 1
+    p.cost[referred] += unit_cost
+    lost = referred[u_lost[referred] < service.p_referral_lost]
+    p.trust[lost] -= mech.lost_referral_trust_drop * p.trust[lost]
+    sent = referred[u_lost[referred] >= service.p_referral_lost]
+    delay = np.floor(-np.log1p(-u_delay[sent]) * service.referral_delay_weeks).astype(np.int32)
+    p.referral_due_week[sent] = week + 1 + delay
+
+
+def review(p: PatientState, reported: np.ndarray, week: int, service: ServiceParams) -> None:
+    """Outcome review on reported symptoms: step up, step down, discharge (M17).
+
+    Every ``review_interval_weeks`` of care, a patient whose reported PHQ-15 is
+    at or below ``discharge_below_points`` steps down a level, or is discharged
+    from GP-led care. With ``stepping`` on, a patient whose reported
+    improvement since the step began is below ``step_up_threshold_points`` steps
+    up (GP -> therapy -> multidisciplinary team).
+    """
+    in_care = p.status == IN_CARE
+    weeks_in = week - p.care_start_week
+    due = in_care & (weeks_in > 0) & (weeks_in % service.review_interval_weeks == 0)
+    if not due.any():
+        return
+    well = due & (reported <= service.discharge_below_points)
+    discharge = well & (p.care_step == 0)
+    p.status[discharge] = DISCHARGED
+    p.discharge_week[discharge] = week
+    step_down = well & (p.care_step > 0)
+    p.care_step[step_down] -= 1
+    changed = step_down
+    if service.stepping:
+        improvement = p.step_start_reported - reported
+        up = due & ~well & (improvement < service.step_up_threshold_points) & (p.care_step < 2)
+        p.care_step[up] += 1
+        p.next_followup_week[up] = week + 1
+        changed = changed | up
+    p.step_start_reported[changed] = reported[changed]
+
+
+def case_review(
+    p: PatientState,
+    d: DyadState,
+    week: int,
+    service: ServiceParams,
+    mech: MechanismParams,
+    streams: Streams,
+    unit_cost: float,
+) -> np.ndarray:
+    """Joint case review: the team shares the plan and revisits ruptures (M15, M12).
+
+    Every ``case_review_interval_weeks`` the team reviews each patient in care:
+    goal and task agreement reached with one member spreads to the others (by
+    ``alliance_transfer``), and an open rupture gets a chance of repair.
+    Returns the patients whose rupture was repaired.
+    """
+    u_repair = streams.uniform("case_review_repair", p.n)
+    interval = service.case_review_interval_weeks
+    if interval <= 0 or week % interval != 0:
+        return np.zeros(0, np.int64)
+    pat = np.flatnonzero(p.status == IN_CARE)
+    p.cost[pat] += unit_cost
+    seen = d.clinician[pat] >= 0
+    for values in (d.goals, d.tasks):
+        best = np.where(seen, values[pat], 0.0).max(axis=1, keepdims=True)
+        shared = values[pat] + service.alliance_transfer * (best - values[pat])
+        values[pat] = np.where(seen, shared, values[pat])
+    open_rupture = (d.rupture_week[pat] != NEVER).any(axis=1)
+    repaired = pat[open_rupture & (u_repair[pat] < mech.case_review_repair)]
+    return repaired
