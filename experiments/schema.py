@@ -37,9 +37,7 @@ def mirror(cls: type) -> type:
         if f.default is not dataclasses.MISSING:
             spec = dataclasses.field(default=f.default)
         else:
-            spec = dataclasses.field(
-                default_factory=lambda f=f, kind=kind: _convert(f.default_factory(), kind)
-            )
+            spec = dataclasses.field(default_factory=lambda f=f, kind=kind: _convert(f.default_factory(), kind))
         fields.append((f.name, kind, spec))
     _MIRRORS[cls] = dataclasses.make_dataclass(cls.__name__, fields)
     return _MIRRORS[cls]
@@ -48,9 +46,7 @@ def mirror(cls: type) -> type:
 def _convert(value: Any, kind: Any) -> Any:
     if dataclasses.is_dataclass(value):
         hints = typing.get_type_hints(kind)
-        return kind(
-            **{f.name: _convert(getattr(value, f.name), hints[f.name]) for f in dataclasses.fields(value)}
-        )
+        return kind(**{f.name: _convert(getattr(value, f.name), hints[f.name]) for f in dataclasses.fields(value)})
     return value
 
 

@@ -172,9 +172,7 @@ def encounter(
     early = 1.0 + mech.early_rapport_boost * np.exp(-d.encounters[k] / mech.early_rapport_weeks)
     gain = mech.bond_gain * c.warmth[clin] * (0.5 + p.attachment_security[pat]) * reach * early
     bond = d.bond[k]
-    bond = np.where(
-        validated, bond + np.minimum(gain, 1.0) * (1.0 - bond), bond * (1.0 - mech.dismissed_bond_drop)
-    )
+    bond = np.where(validated, bond + np.minimum(gain, 1.0) * (1.0 - bond), bond * (1.0 - mech.dismissed_bond_drop))
     d.bond[k] = bond
 
     # 5. M3 explanation: clarity x health literacy x reach.
@@ -220,10 +218,7 @@ def encounter(
     )
     tested = medical & (u_test < logistic(x)) & (service.p_investigation_per_visit > 0)
     t = pat[tested]
-    prior = np.minimum(p.investigations[t], 5)
-    p.investigations[t] += 1
-    p.cost[t] += investigation_cost
-    p.uncertainty[t] += mech.repeat_test_uncertainty * prior * (1.0 - p.uncertainty[t])
+    record_tests(p, t, mech, investigation_cost)
     explained = u_explain[tested] < service.p_results_explained
     te, tu = t[explained], t[~explained]
     p.distress[te] -= mech.reassurance_distress_drop * p.distress[te]
@@ -241,6 +236,15 @@ def encounter(
     third = pat[p.encounters[pat] == 3]
     p.alliance_third[third] = d.alliance_at(third, d.current[third])
     return validated
+
+
+def record_tests(p: PatientState, tested: np.ndarray, mech: MechanismParams, unit_cost: float) -> None:
+    """Count and cost tests; each earlier test feeds the belief that something is missed (M14)."""
+    prior = np.minimum(p.investigations[tested], 5)
+    p.investigations[tested] += 1
+    p.cost[tested] += unit_cost
+    share = np.minimum(mech.repeat_test_uncertainty * prior, 1.0)
+    p.uncertainty[tested] += share * (1.0 - p.uncertainty[tested])
 
 
 def repair(p: PatientState, d: DyadState, pat: np.ndarray, slot: np.ndarray, mech: MechanismParams) -> None:

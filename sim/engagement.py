@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .alliance import open_rupture_with_current
+from .alliance import open_rupture_with_current, record_tests
 from .params import MechanismParams
 from .pathways import hazard_to_prob
 from .rng import Streams
-from .state import DISENGAGED, IN_CARE, NEVER, NOT_PRESENTED, WAITING, DyadState, PatientState
+from .state import DISENGAGED, IN_CARE, NEVER, WAITING, DyadState, PatientState
 
 
 def disengage(p: PatientState, d: DyadState, week: int, mech: MechanismParams, streams: Streams) -> None:
@@ -78,13 +78,4 @@ def emergencies(
     e = idx[attend] if isinstance(idx, np.ndarray) else np.flatnonzero(attend)
     p.emergency[e] += 1
     p.cost[e] += visit_cost
-    t = e[u_test[attend] < mech.p_emergency_investigation]
-    prior = np.minimum(p.investigations[t], 5)
-    p.investigations[t] += 1
-    p.cost[t] += test_cost
-    p.uncertainty[t] += mech.repeat_test_uncertainty * prior * (1.0 - p.uncertainty[t])
-
-
-def is_active(p: PatientState) -> np.ndarray:
-    """Patients who have presented and not left (waiting or in care)."""
-    return (p.status != NOT_PRESENTED) & (p.status != DISENGAGED)
+    record_tests(p, e[u_test[attend] < mech.p_emergency_investigation], mech, test_cost)

@@ -17,9 +17,7 @@ from .pathways import Encounters
 from .state import ClinicianState, PatientState
 
 
-def reflect(
-    enc: Encounters, p: PatientState, c: ClinicianState, service: ServiceParams, mech: MechanismParams
-) -> None:
+def reflect(enc: Encounters, p: PatientState, c: ClinicianState, service: ServiceParams, mech: MechanismParams) -> None:
     """M16: skills drift upward with feedback on patients not on track."""
     if not service.feedback or not enc.patient.size:
         return

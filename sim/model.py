@@ -84,14 +84,10 @@ class CareModel(Model):
         self.streams = Streams(seed, audit=audit)
         self.week = 0
 
-        groups = list(
-            dict.fromkeys([*self.population.cultural_group_shares, *self.workforce.cultural_group_shares])
-        )
+        groups = list(dict.fromkeys([*self.population.cultural_group_shares, *self.workforce.cultural_group_shares]))
         self.cultural_groups = groups
         self.patients = PatientState(self.population, self.run_params, groups, self.streams)
-        self.clinicians = ClinicianState(
-            self.workforce, self.population.n_patients, groups, self.streams, self.service
-        )
+        self.clinicians = ClinicianState(self.workforce, self.served_patients(), groups, self.streams, self.service)
         self.dyads = DyadState(self.patients.n, self.run_params.dyad_slots)
         p = self.patients
         p.function[:] = recovery.function_target(p, slice(None), self.mechanisms)
@@ -110,6 +106,13 @@ class CareModel(Model):
         )
         self.datacollector.collect(self)
         self._trajectory: list[pd.DataFrame] | None = [] if self.run_params.trajectories else None
+
+    def served_patients(self) -> float:
+        """Patients the workforce is sized for: the cohort, or an open cohort's mean size over the run."""
+        pop = self.population
+        if pop.cohort == "open":
+            return pop.n_patients + pop.arrivals_per_week * self.run_params.weeks / 2.0
+        return float(pop.n_patients)
 
     def population_index(self) -> slice | np.ndarray:
         """Patients who have arrived (all of them in a closed cohort)."""
@@ -139,9 +142,7 @@ class CareModel(Model):
         self.unmet_requests = int((~accepted).sum())
 
         # 5. Encounters.
-        alliance.encounter(
-            enc, p, c, d, week, service, mech, streams, self.visit_cost, self.costs.investigation
-        )
+        alliance.encounter(enc, p, c, d, week, service, mech, streams, self.visit_cost, self.costs.investigation)
 
         # 6. Pathway after the encounters.
         pathways.advance_schedules(enc, p, week, service)

@@ -155,7 +155,8 @@ class PopulationParams:
 class ClinicianGroupParams:
     """Clinicians of one role: how many, how much time, and their traits (means)."""
 
-    per_1000_patients: float = nonneg(5.0)  # head count per 1,000 patients (at least 1 if > 0)
+    per_1000_patients: float = nonneg(5.0)  # head count per 1,000 patients served (at least 1 if > 0);
+    # an open cohort is served at its mean size over the run
     capacity_per_week: int = count(15)  # appointment slots per clinician per week for this group
     warmth: float = unit(0.6)  # empathy / warmth (M1)
     validation: float = unit(0.6)  # propensity to validate rather than dismiss (M2)
@@ -275,12 +276,12 @@ class MechanismParams:
     # M2 validation versus dismissal
     validation_stance_logodds: float = nonneg(1.5)  # log-odds per unit biopsychosocial stance
     validation_stigma_logodds: float = nonneg(1.0)  # log-odds lost per unit stigma above 0.3
-    validated_distress_drop: float = nonneg(0.12)  # share of distress relieved by validation
-    validated_trust_gain: float = nonneg(0.12)  # share of trust gap closed by validation
-    dismissed_distress_rise: float = nonneg(0.15)  # share of distress gap added by dismissal
-    dismissed_trust_drop: float = nonneg(0.12)  # share of trust lost by dismissal
-    dismissed_bond_drop: float = nonneg(0.1)  # share of bond lost by dismissal
-    dismissed_stigma_rise: float = nonneg(0.15)  # share of stigma gap added by dismissal
+    validated_distress_drop: float = prob(0.12)  # share of distress relieved by validation
+    validated_trust_gain: float = prob(0.12)  # share of trust gap closed by validation
+    dismissed_distress_rise: float = prob(0.15)  # share of distress gap added by dismissal
+    dismissed_trust_drop: float = prob(0.12)  # share of trust lost by dismissal
+    dismissed_bond_drop: float = prob(0.1)  # share of bond lost by dismissal
+    dismissed_stigma_rise: float = prob(0.15)  # share of stigma gap added by dismissal
 
     # M3 explanation and shared goals
     goals_gain: float = nonneg(0.3)  # share of goals gap closed per clear explanation
@@ -292,12 +293,12 @@ class MechanismParams:
     mismatch_penalty: float = unit(0.4)  # loss of M1–M3 effect across cultures at zero humility
 
     # M5 trust (validation and dismissal effects are under M2)
-    kept_followup_trust_gain: float = nonneg(0.04)  # predictability: appointment kept as promised
-    missed_followup_trust_drop: float = nonneg(0.03)  # follow-up missed, cancelled or slipped
-    contradiction_trust_drop: float = nonneg(0.08)  # contradictory explanation
-    contradiction_uncertainty_rise: float = nonneg(0.2)  # share of uncertainty gap added
-    normal_result_trust_drop: float = nonneg(0.05)  # unexplained normal test result
-    lost_referral_trust_drop: float = nonneg(0.1)  # navigation barrier hit
+    kept_followup_trust_gain: float = prob(0.04)  # predictability: appointment kept as promised
+    missed_followup_trust_drop: float = prob(0.03)  # follow-up missed, cancelled or slipped
+    contradiction_trust_drop: float = prob(0.08)  # contradictory explanation
+    contradiction_uncertainty_rise: float = prob(0.2)  # share of uncertainty gap added
+    normal_result_trust_drop: float = prob(0.05)  # unexplained normal test result
+    lost_referral_trust_drop: float = prob(0.1)  # navigation barrier hit
 
     # M6 honest reporting
     amplify_points: float = points(4.0)  # over-report to be believed at full stigma, no safety
@@ -316,9 +317,7 @@ class MechanismParams:
 
     # M8 self-management drives recovery
     recovery_per_week: float = nonneg(0.008)  # share of (S - floor) removed per week at full adherence
-    natural_recovery_per_week: float = prob(
-        0.004
-    )  # share removed per week whatever the care (natural course)
+    natural_recovery_per_week: float = prob(0.004)  # share removed per week whatever the care (natural course)
     contact_recovery_per_week: float = nonneg(0.002)  # same, from a clinician contact alone
     symptom_floor_share: float = unit(0.25)  # residual share of baseline severity
     distress_worsening_per_week: float = nonneg(0.55)  # PHQ-15 points/week per unit distress above ref
@@ -338,22 +337,22 @@ class MechanismParams:
     flare_points: float = points(4.0)  # symptom jump of a flare, points
     flare_half_life_weeks: float = positive(2.0)
     flare_relapse_points: float = points(1.0)  # lasting worsening of a flare at zero pacing
-    flare_self_efficacy_drop: float = nonneg(0.15)  # at zero tolerance of uncertainty
-    flare_expectation_drop: float = nonneg(0.15)
-    flare_distress_rise: float = nonneg(0.15)
+    flare_self_efficacy_drop: float = prob(0.15)  # at zero tolerance of uncertainty
+    flare_expectation_drop: float = prob(0.15)
+    flare_distress_rise: float = prob(0.15)
 
     # M10 overexertion (boom–bust)
     activity_rate: float = prob(0.15)  # share of gap to target activity closed per week
     boom_per_week: float = nonneg(0.08)  # extra activity on a good week with no pacing
     safe_activity_step: float = nonneg(0.03)  # weekly rise in activity that pacing allows
     flare_overexertion: float = nonneg(15.0)  # log-hazard per unit activity rise beyond safe step
-    pacing_gain: float = nonneg(0.15)  # share of pacing gap closed per encounter with advice
+    pacing_gain: float = prob(0.15)  # share of pacing gap closed per encounter with advice
     bust_activity_drop: float = unit(0.3)  # share of activity dropped in a flare
 
     # M11 the feedback loop
     progress_scale_points: float = positive(2.0)  # slow-minus-fast symptom gap that is full progress
-    progress_self_efficacy: float = nonneg(0.05)  # weekly gain of self-efficacy per unit progress
-    progress_expectation: float = nonneg(0.06)  # weekly gain of expectation per unit progress
+    progress_self_efficacy: float = prob(0.05)  # weekly gain of self-efficacy per unit progress
+    progress_expectation: float = prob(0.06)  # weekly gain of expectation per unit progress
     distress_rate: float = prob(0.15)  # share of gap to target distress closed per week
     distress_base: float = unit(0.15)  # target distress with no symptoms or worries
     distress_symptoms: float = nonneg(0.5)  # target distress added at PHQ-15 of 30
@@ -385,8 +384,8 @@ class MechanismParams:
     # M14 investigations
     investigation_biomedical: float = nonneg(1.5)  # log-odds per unit biomedical stance
     investigation_uncertainty: float = nonneg(1.0)  # patient demand for tests, log-odds
-    repeat_test_uncertainty: float = nonneg(0.08)  # uncertainty gap added per test, x prior tests
-    reassurance_distress_drop: float = nonneg(0.05)  # brief relief from an explained normal result
+    repeat_test_uncertainty: float = prob(0.08)  # share of uncertainty gap added per prior test (up to 5)
+    reassurance_distress_drop: float = prob(0.05)  # brief relief from an explained normal result
 
     # M13/M18 patient-initiated demand and emergency attendances
     demand_per_week: float = nonneg(0.04)  # on-demand GP contact hazard at reference distress
@@ -407,7 +406,7 @@ class MechanismParams:
     feedback_validation_logodds: float = nonneg(0.4)  # validation log-odds for off-track patients
 
     # M18 capacity and waiting
-    waiting_trust_drop: float = nonneg(0.02)  # trust lost per week waiting for a first visit
+    waiting_trust_drop: float = prob(0.02)  # trust lost per week waiting for a first visit
 
 
 @dataclass(frozen=True)

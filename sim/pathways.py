@@ -140,9 +140,7 @@ def demand(
     role[kept_idx], kind[kept_idx] = followup_role(p, kept_idx), FOLLOWUP
 
     free = in_care & (kind < 0)
-    hazard = mech.demand_per_week * np.exp(
-        mech.demand_distress * (p.distress - 0.5) + mech.demand_flare * p.in_flare
-    )
+    hazard = mech.demand_per_week * np.exp(mech.demand_distress * (p.distress - 0.5) + mech.demand_flare * p.in_flare)
     asks = free & (u_demand < hazard_to_prob(hazard))
     role[asks], kind[asks] = GP, ON_DEMAND
 

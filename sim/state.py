@@ -20,9 +20,7 @@ N_ROLES = len(ROLES)
 NEVER = -1  # week marker for "has not happened"
 
 
-def beta_around(
-    gen: np.random.Generator, mean: float | np.ndarray, concentration: float, n: int
-) -> np.ndarray:
+def beta_around(gen: np.random.Generator, mean: float | np.ndarray, concentration: float, n: int) -> np.ndarray:
     """Draws in (0, 1) with the given mean; higher concentration, less spread."""
     m = np.clip(mean, 1e-3, 1 - 1e-3)
     return gen.beta(m * concentration, (1 - m) * concentration, n)
@@ -68,9 +66,7 @@ class PatientState:
         cond_index = np.array([CONDITIONS.index(c) for c in cond_names])
         self.condition = cond_index[self.condition].astype(np.int8)
         self.baseline_severity = np.clip(
-            population.severity_mean
-            + shift[self.condition]
-            + population.severity_sd * gen.standard_normal(n),
+            population.severity_mean + shift[self.condition] + population.severity_sd * gen.standard_normal(n),
             2.0,
             30.0,
         )  # PHQ-15 points at presentation
@@ -198,7 +194,7 @@ class ClinicianState:
 
     Args:
         workforce: Head counts, capacity and trait means by role.
-        n_patients: Patients at week 0 (head counts are per 1,000 of them).
+        n_patients: Patients served (head counts are per 1,000 of them).
         cultural_groups: Names of the cultural groups.
         streams: The run's random streams (``workforce`` is used).
         service: The care model, for clinician training shifts.
@@ -207,7 +203,7 @@ class ClinicianState:
     def __init__(
         self,
         workforce: WorkforceParams,
-        n_patients: int,
+        n_patients: float,
         cultural_groups: list[str],
         streams: Streams,
         service: ServiceParams,

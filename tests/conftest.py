@@ -1,0 +1,66 @@
+"""Shared helpers: compose the real Hydra config, shrink it, and run small models."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+
+from experiments.schema import register, to_config
+from sim.model import CareModel
+from sim.params import (
+    Config,
+    MechanismParams,
+    PopulationParams,
+    RunParams,
+    ServiceParams,
+    WorkforceParams,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+
+register()
+
+
+def compose_config(*overrides: str) -> Config:
+    """The real composed config (as the command line builds it), as a frozen Config."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("config", overrides=list(overrides))
+    return to_config(cfg)
+
+
+def simulate(
+    service: ServiceParams | None = None,
+    *,
+    weeks: int = 52,
+    n: int = 400,
+    seed: int = 11,
+    mech: dict | None = None,
+    population: dict | None = None,
+    workforce: WorkforceParams | None = None,
+    **service_changes: object,
+) -> CareModel:
+    """Run one small arm to its horizon; keyword arguments change the service."""
+    service = dataclasses.replace(service or ServiceParams(), **service_changes)
+    model = CareModel(
+        service,
+        run=RunParams(weeks=weeks),
+        population=dataclasses.replace(PopulationParams(n_patients=n), **(population or {})),
+        workforce=workforce or WorkforceParams(),
+        mechanisms=dataclasses.replace(MechanismParams(), **(mech or {})),
+        seed=seed,
+        agents=False,
+    )
+    model.run_model()
+    return model
+
+
+@pytest.fixture(scope="session")
+def small_config() -> Config:
+    """The default experiment, shrunk: 2 replicates of 120 patients over 30 weeks."""
+    return compose_config("population=small", "population.n_patients=120", "run.replicates=2", "run.weeks=30")

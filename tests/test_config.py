@@ -1,0 +1,90 @@
+"""Bad configuration fails at start, naming the key, the value and what is allowed; nothing is written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, compose_config
+from hydra.errors import ConfigCompositionException
+
+from sim.params import Config, ConfigError, PopulationParams, ServiceParams, from_dict, validate
+
+
+@pytest.mark.parametrize(
+    ("override", "key", "value", "allowed"),
+    [
+        ("arms.fragmented.continuity=1.5", "arms.fragmented.continuity", "1.5", "a probability in [0, 1]"),
+        ("population.n_patients=-5", "population.n_patients", "-5", "a whole number >= 1"),
+        ("run.weeks=0", "run.weeks", "0", "a whole number >= 1"),
+        ("population.cohort=sometimes", "population.cohort", "sometimes", "one of closed, open"),
+        ("mechanisms.flare_per_week=-0.1", "mechanisms.flare_per_week", "-0.1", "a number >= 0"),
+        ("+arms.fragmented.continuty=0.5", "arms.fragmented.continuty", "0.5", "a key of ServiceParams"),
+        (
+            "population.cultural_group_shares.majority=0.5",
+            "population.cultural_group_shares",
+            "",
+            "summing to 1",
+        ),
+        ("+costs.visit.surgeon=10", "costs.visit.surgeon", "10", "a key among gp, specialist"),
+    ],
+)
+def test_range_and_key_errors_name_key_value_and_what_is_allowed(override, key, value, allowed):
+    with pytest.raises(ConfigError) as err:
+        compose_config(override)
+    message = str(err.value)
+    assert key in message and value in message and allowed in message
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("arms.fragmented.continuity=high", "arms.fragmented.continuity"),
+        ("population.n_patients=12.5", "population.n_patients"),
+        ("run.trajectories=maybe", "run.trajectories"),
+        ("run.bogus=1", "run.bogus"),
+    ],
+)
+def test_type_errors_and_unknown_keys_fail_at_composition(override, key):
+    with pytest.raises(ConfigCompositionException) as err:
+        compose_config(override)
+    text = str(err.value) + str(err.value.__cause__)
+    assert key in text
+
+
+def test_validate_accepts_defaults_and_presets():
+    validate(compose_config())
+    validate(from_dict(Config, {"arms": {"a": {}}}))
+
+
+def test_from_dict_rejects_unknown_keys_in_plain_python():
+    with pytest.raises(ConfigError, match=r"population\.n_patiens"):
+        from_dict(Config, {"population": {"n_patiens": 10}, "arms": {"a": {}}})
+    with pytest.raises(ConfigError, match="a probability"):
+        validate(ServiceParams(continuity=2.0))
+    with pytest.raises(ConfigError, match="n_patients"):
+        validate(PopulationParams(n_patients=0))
+
+
+def test_command_line_error_exits_before_any_output(tmp_path):
+    existing = tmp_path / "results" / "compare_care_models" / "earlier"
+    existing.mkdir(parents=True)
+    (existing / "weekly.parquet").write_bytes(b"keep me")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "experiments.run",
+            "arms.fragmented.continuity=1.5",
+            f"hydra.run.dir={tmp_path}/results/compare_care_models/new",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "arms.fragmented.continuity = 1.5" in proc.stderr and "[0, 1]" in proc.stderr
+    assert not (tmp_path / "results" / "compare_care_models" / "new").exists()
+    assert (existing / "weekly.parquet").read_bytes() == b"keep me"

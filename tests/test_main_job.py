@@ -1,0 +1,129 @@
+"""The main job end to end, every preset at small size, and the documented outputs."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import CONF, ROOT, compose_config
+
+from sim.experiment import run_experiment
+
+DOC = (ROOT / "docs" / "outputs.md").read_text()
+DOCUMENTED = set(re.findall(r"`([a-z_0-9]+)`", DOC))
+
+
+def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.run", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_main_job_writes_every_output_and_prints_the_headline(tmp_path):
+    out = tmp_path / "run"
+    proc = run_cli("population=small", "run.replicates=3", "run.weeks=30", f"hydra.run.dir={out}")
+    assert proc.returncode == 0, proc.stderr
+    for name in ("config.yaml", "manifest.json", "weekly.parquet", "patients.parquet", "summary.csv"):
+        assert (out / name).is_file(), name
+    for fig in ("function", "alliance", "disengaged"):
+        assert (out / "figures" / f"{fig}.png").stat().st_size > 10_000
+    assert not list(tmp_path.glob("*.partial"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["cohort"] == "closed" and len(manifest["replicate_seeds"]) == 3
+    assert manifest["packages"]["mesa"].startswith("3.5")
+
+    weekly = pd.read_parquet(out / "weekly.parquet")
+    assert len(weekly) == 2 * 3 * 31  # arms x replicates x (weeks + baseline)
+    patients = pd.read_parquet(out / "patients.parquet")
+    assert len(patients) == 2 * 3 * 200
+    summary = pd.read_csv(out / "summary.csv")
+    diff = summary[(summary.outcome == "function_final") & (summary.contrast == "vs fragmented")].iloc[0]
+    assert diff.ci_low <= diff["mean"] <= diff.ci_high and np.isfinite(diff.effect_size)
+    assert "coordinated - fragmented" in proc.stdout and "function_final" in proc.stdout
+
+
+def test_every_output_column_is_documented(small_config):
+    result = run_experiment(small_config)
+    for frame in (result.weekly, result.patients, result.summary):
+        missing = [c for c in frame.columns if c not in DOCUMENTED and not c.startswith("visits_")]
+        assert not missing, f"undocumented columns: {missing}"
+
+
+def test_multirun_sweep_with_the_basic_launcher(tmp_path):
+    proc = run_cli(
+        "-m",
+        "population=small",
+        "population.n_patients=60",
+        "run.replicates=1",
+        "run.weeks=8",
+        "arms.coordinated.continuity=0.5,0.9",
+        f"hydra.sweep.dir={tmp_path}",
+    )
+    assert proc.returncode == 0, proc.stderr
+    jobs = sorted(p.parent for p in tmp_path.glob("*/summary.csv"))
+    assert [j.name for j in jobs] == ["0", "1"]
+    swept = [yaml.safe_load((j / "config.yaml").read_text())["arms"]["coordinated"]["continuity"] for j in jobs]
+    assert swept == [0.5, 0.9]
+
+
+def _presets(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize("care_model", _presets("care_model"))
+def test_every_care_model_preset_runs(care_model):
+    config = compose_config(
+        f"+care_model@arms.{care_model}_arm={care_model}",
+        "population=small",
+        "population.n_patients=80",
+        "run.replicates=1",
+        "run.weeks=20",
+    )
+    result = run_experiment(config)
+    assert set(result.patients["arm"]) == {"coordinated", "fragmented", f"{care_model}_arm"}
+    assert result.weekly["n_in_care"].max() > 0
+
+
+@pytest.mark.parametrize(("group", "preset"), [(g, p) for g in ("population", "workforce") for p in _presets(g)])
+def test_every_population_and_workforce_preset_runs(group, preset):
+    config = compose_config(f"{group}={preset}", "population.n_patients=80", "run.replicates=1", "run.weeks=60")
+    result = run_experiment(config)
+    assert len(result.weekly) > 0 and result.patients["visits_total"].sum() > 0
+
+
+@pytest.mark.parametrize("experiment", _presets("experiment"))
+def test_every_experiment_runs_at_tiny_size(experiment):
+    config = compose_config(
+        f"experiment={experiment}", "population=small", "population.n_patients=60", "run.replicates=2", "run.weeks=12"
+    )
+    result = run_experiment(config)
+    assert result.summary["contrast"].str.startswith("vs").any()
+
+
+def test_stepped_preset_inherits_coordinated_and_adds_stepping():
+    config = compose_config("+care_model@arms.stepped=stepped")
+    stepped, coordinated = config.arms["stepped"], config.arms["coordinated"]
+    assert stepped.stepping and not coordinated.stepping
+    assert stepped.continuity == coordinated.continuity
+
+
+def test_open_cohort_drops_warmup_and_says_so():
+    config = compose_config(
+        "population=open_cohort",
+        "population.n_patients=50",
+        "population.arrivals_per_week=5",
+        "run.replicates=1",
+        "run.weeks=40",
+    )
+    result = run_experiment(config)
+    assert result.weekly["week"].min() == config.population.warmup_weeks
+    assert (result.weekly["cohort"] == "open").all()
+    assert result.patients["arrival_week"].min() >= config.population.warmup_weeks
+    assert result.weekly.groupby("arm")["n_patients"].is_monotonic_increasing.all()
