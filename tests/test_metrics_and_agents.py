@@ -11,7 +11,7 @@ from conftest import simulate
 from sim.agents import Clinician, Patient
 from sim.metrics import continuity_indices, wai, wsas
 from sim.model import CareModel
-from sim.params import PopulationParams, RunParams, ServiceParams
+from sim.params import CONDITIONS, ROLES, PopulationParams, RunParams, ServiceParams
 from sim.state import DyadState, PatientState
 
 
@@ -87,14 +87,7 @@ def test_mesa_agents_read_and_write_their_rows():
     assert first.symptoms == model.patients.symptoms[4]
     first.trust = 0.99
     assert model.patients.trust[4] == 0.99
-    assert first.status == "not_presented" and first.condition in {
-        "ibs",
-        "fibromyalgia",
-        "chronic_fatigue",
-        "fnd",
-        "chronic_headache",
-        "chest_pain",
-    }
+    assert first.status == "not_presented" and first.condition in CONDITIONS
     for _ in range(10):
         model.step()
     seen = [a for a in patients if a.dyads()]
