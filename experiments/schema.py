@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from pathlib import Path
 from typing import Any
 
+from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
+from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
 from sim.params import Config, from_dict, validate
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 _MIRRORS: dict[type, type] = {}
 
@@ -66,3 +71,22 @@ def to_config(cfg: DictConfig) -> Config:
     config = from_dict(Config, data)
     validate(config)
     return config
+
+
+def compose_config(*overrides: str) -> Config:
+    """Compose ``conf/config.yaml`` with command-line style overrides, as the main job does.
+
+    Raises:
+        hydra.errors.ConfigCompositionException: wrong types or unknown keys.
+        sim.params.ConfigError: values out of range.
+    """
+    register()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=list(overrides))
+    return to_config(cfg)
+
+
+def preset_names(group: str) -> list[str]:
+    """Names of the presets in a config group folder (e.g. ``care_model``)."""
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))

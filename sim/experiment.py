@@ -119,7 +119,7 @@ def _keys_first(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return frame[keys + rest]
 
 
-def _t_interval(values: np.ndarray) -> tuple[float, float, float]:
+def t_interval(values: np.ndarray) -> tuple[float, float, float]:
     """Mean and 95% t-interval across replicates (NaN interval with one replicate)."""
     values = values[~np.isnan(values)]
     n = values.size
@@ -153,13 +153,13 @@ def compare_arms(patients: pd.DataFrame, reference: str) -> pd.DataFrame:
     arms = list(dict.fromkeys(patients["arm"]))
     for outcome in outcomes:
         for arm in arms:
-            m, lo, hi = _t_interval(by_rep.loc[arm, outcome].to_numpy())
+            m, lo, hi = t_interval(by_rep.loc[arm, outcome].to_numpy())
             rows.append(_row(outcome, arm, "level", m, lo, hi, float("nan"), by_rep.loc[arm].shape[0]))
         for arm in arms:
             if arm == reference:
                 continue
             diff = by_rep.loc[arm, outcome] - by_rep.loc[reference, outcome]
-            m, lo, hi = _t_interval(diff.to_numpy())
+            m, lo, hi = t_interval(diff.to_numpy())
             pooled = np.sqrt((sd.loc[arm, outcome] ** 2 + sd.loc[reference, outcome] ** 2) / 2.0).mean()
             effect = m / pooled if pooled > 0 else float("nan")
             rows.append(_row(outcome, arm, f"vs {reference}", m, lo, hi, effect, diff.size))

@@ -134,7 +134,7 @@ class CareModel(Model):
 
         # 2–4. Demand, routing, capacity.
         req = pathways.demand(p, week, service, mech, streams)
-        clinician = pathways.route(req, p, c, service, streams)
+        clinician = pathways.route(req, p, c, service, streams, self.workforce.team_size)
         accepted = pathways.allocate(req, clinician, p, c, week, streams)
         pathways.unmet(req, accepted, p, mech)
         enc = Encounters(req.patient[accepted], clinician[accepted], req.role[accepted], req.kind[accepted])

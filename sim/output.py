@@ -69,7 +69,12 @@ def free_directory(target: Path) -> Path:
     return candidate
 
 
-def write_results(result: ExperimentResult, target: Path, overrides: list[str] | None = None) -> Path:
+def write_results(
+    result: ExperimentResult,
+    target: Path,
+    overrides: list[str] | None = None,
+    extra_files: dict[str, str] | None = None,
+) -> Path:
     """Write config, seeds, versions, tables and figures into ``target`` atomically.
 
     Args:
@@ -77,6 +82,7 @@ def write_results(result: ExperimentResult, target: Path, overrides: list[str] |
         target: The results folder to create (if it exists it must be empty;
             otherwise a free sibling name is used).
         overrides: Command-line overrides, recorded in the manifest.
+        extra_files: More text files to write alongside (name -> content).
 
     Returns:
         The folder the results were written to.
@@ -107,6 +113,8 @@ def write_results(result: ExperimentResult, target: Path, overrides: list[str] |
             result.trajectories.to_parquet(partial / "trajectories.parquet", index=False)
         result.summary.to_csv(partial / "summary.csv", index=False)
         standard_figures(result.weekly, partial / "figures")
+        for name, text in (extra_files or {}).items():
+            (partial / name).write_text(text)
         if target.exists():
             target.rmdir()  # empty (e.g. made by Hydra); replaced by the finished folder
         os.replace(partial, target)

@@ -214,6 +214,8 @@ class WorkforceParams:
         reflective_practice=0.6,
     )
     trait_concentration: float = positive(6.0)  # Beta concentration of clinician traits
+    team_size: int = count(6, lo=1)  # clinicians of a role in one practice / department: whoever is
+    # free comes from the patient's own team, so continuity does not fall as a service grows
     cultural_group_shares: dict[str, float] = shares({"majority": 0.9, "minority": 0.1})
 
     def group(self, role: str) -> ClinicianGroupParams:
@@ -297,7 +299,7 @@ class MechanismParams:
     missed_followup_trust_drop: float = prob(0.03)  # follow-up missed, cancelled or slipped
     contradiction_trust_drop: float = prob(0.08)  # contradictory explanation
     contradiction_uncertainty_rise: float = prob(0.2)  # share of uncertainty gap added
-    normal_result_trust_drop: float = prob(0.05)  # unexplained normal test result
+    normal_result_trust_drop: float = prob(0.0217)  # unexplained normal test result [calib.]
     lost_referral_trust_drop: float = prob(0.1)  # navigation barrier hit
 
     # M6 honest reporting
@@ -307,7 +309,7 @@ class MechanismParams:
     # M7 adherence
     adherence_intercept: float = real(-2.1)  # log-odds of adherence with nothing going for it
     adherence_tasks: float = nonneg(1.5)  # task agreement
-    adherence_bond: float = nonneg(2.0)  # bond with the current clinician
+    adherence_bond: float = nonneg(2.71)  # bond with the current clinician [calib.]
     adherence_trust: float = nonneg(0.5)
     adherence_self_efficacy: float = nonneg(1.3)
     adherence_expectation: float = nonneg(1.0)
@@ -316,11 +318,11 @@ class MechanismParams:
     adherence_rate: float = prob(0.25)  # share of the gap to target adherence closed per week
 
     # M8 self-management drives recovery
-    recovery_per_week: float = nonneg(0.008)  # share of (S - floor) removed per week at full adherence
-    natural_recovery_per_week: float = prob(0.004)  # share removed per week whatever the care (natural course)
+    recovery_per_week: float = nonneg(0.0115)  # share of (S - floor) removed per week at full adherence [calib.]
+    natural_recovery_per_week: float = prob(0.00134)  # share removed per week whatever the care [calib.]
     contact_recovery_per_week: float = nonneg(0.002)  # same, from a clinician contact alone
     symptom_floor_share: float = unit(0.25)  # residual share of baseline severity
-    distress_worsening_per_week: float = nonneg(0.55)  # PHQ-15 points/week per unit distress above ref
+    distress_worsening_per_week: float = nonneg(0.561)  # PHQ-15 points/week per unit distress above ref [calib.]
     distress_reference: float = unit(0.45)  # distress level that neither worsens nor eases symptoms
     function_per_symptom_point: float = nonneg(1.8)  # F lost per PHQ-15 point
     function_activity: float = nonneg(30.0)  # F lost at zero activity
@@ -373,7 +375,7 @@ class MechanismParams:
     case_review_repair: float = prob(0.3)  # repair chance of an open rupture at a case review
 
     # M13 disengagement and doctor shopping
-    dropout_per_week: float = nonneg(0.0022)  # weekly dropout hazard at reference alliance/trust
+    dropout_per_week: float = nonneg(0.00224)  # weekly dropout hazard at reference alliance/trust [calib.]
     dropout_alliance: float = nonneg(1.5)  # log-hazard lost per unit alliance
     dropout_trust: float = nonneg(1.5)  # log-hazard lost per unit trust
     dropout_progress: float = nonneg(1.0)  # log-hazard lost per unit perceived progress
@@ -384,14 +386,14 @@ class MechanismParams:
     # M14 investigations
     investigation_biomedical: float = nonneg(1.5)  # log-odds per unit biomedical stance
     investigation_uncertainty: float = nonneg(1.0)  # patient demand for tests, log-odds
-    repeat_test_uncertainty: float = prob(0.08)  # share of uncertainty gap added per prior test (up to 5)
+    repeat_test_uncertainty: float = prob(0.0295)  # share of uncertainty gap added per prior test (up to 5) [calib.]
     reassurance_distress_drop: float = prob(0.05)  # brief relief from an explained normal result
 
     # M13/M18 patient-initiated demand and emergency attendances
     demand_per_week: float = nonneg(0.04)  # on-demand GP contact hazard at reference distress
     demand_distress: float = nonneg(2.0)  # log-hazard per unit distress
     demand_flare: float = nonneg(1.5)  # log-hazard in a flare
-    emergency_per_week: float = nonneg(0.012)  # emergency attendance hazard, reference patient
+    emergency_per_week: float = nonneg(0.0191)  # emergency attendance hazard, reference patient [calib.]
     emergency_flare: float = nonneg(1.5)  # log-hazard in a flare
     emergency_distress: float = nonneg(1.5)
     emergency_uncertainty: float = nonneg(1.5)

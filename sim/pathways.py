@@ -154,11 +154,14 @@ def route(
     c: ClinicianState,
     service: ServiceParams,
     streams: Streams,
+    team_size: int,
 ) -> np.ndarray:
     """The clinician each request goes to (M15 continuity).
 
     With chance ``continuity`` a patient who has a named lead clinician of the
-    role sees that clinician; otherwise whoever of the role is free (uniformly).
+    role sees that clinician; otherwise whoever of the role is free in the
+    patient's team (practice or department of about ``team_size`` clinicians),
+    uniformly. Teams keep continuity independent of the size of the service.
     Returns -1 where the service has no clinician of the role.
     """
     u_route = streams.uniform("route_lead", p.n)[req.patient]
@@ -166,10 +169,15 @@ def route(
     lead = p.lead[req.patient, req.role]
     clinician = np.full(req.patient.size, -1, np.int32)
     for r, members in enumerate(c.by_role):
-        mine = req.role == r
-        if members.size and mine.any():
-            pick = members[np.minimum((u_pick[mine] * members.size).astype(np.int64), members.size - 1)]
-            clinician[mine] = pick
+        mine = np.flatnonzero(req.role == r)
+        if not members.size or not mine.size:
+            continue
+        # Team k of a role is members[k], members[k + n_teams], members[k + 2 n_teams], ...
+        n_teams = max(members.size // team_size, 1)
+        team = p.team[req.patient[mine]] % n_teams
+        size = (members.size - team + n_teams - 1) // n_teams
+        position = np.minimum((u_pick[mine] * size).astype(np.int64), size - 1)
+        clinician[mine] = members[team + position * n_teams]
     use_lead = (lead >= 0) & (u_route < service.continuity)
     clinician[use_lead] = lead[use_lead]
     return clinician

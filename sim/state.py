@@ -84,6 +84,7 @@ class PatientState:
             gen.random(n) < population.share_physio_pathway, PHYSIOTHERAPIST, PSYCHOLOGIST
         ).astype(np.int8)
         self.presentation_week = self.arrival_week + self.help_seeking_delay_weeks
+        self.team = gen.integers(0, 2**31, n)  # which practice / department of each role (mod team count)
 
         # --- psychological state in [0, 1] ---
         z = gen.standard_normal((6, n))

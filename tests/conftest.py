@@ -6,10 +6,8 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 
-from experiments.schema import register, to_config
+from experiments.schema import compose_config, register
 from sim.model import CareModel
 from sim.params import (
     Config,
@@ -24,14 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 
 register()
-
-
-def compose_config(*overrides: str) -> Config:
-    """The real composed config (as the command line builds it), as a frozen Config."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        cfg = compose("config", overrides=list(overrides))
-    return to_config(cfg)
+__all__ = ["CONF", "ROOT", "compose_config", "simulate"]
 
 
 def simulate(

@@ -11,7 +11,7 @@ from conftest import simulate
 from sim.agents import Clinician, Patient
 from sim.metrics import continuity_indices, wai, wsas
 from sim.model import CareModel
-from sim.params import CONDITIONS, ROLES, PopulationParams, RunParams, ServiceParams
+from sim.params import CONDITIONS, PopulationParams, RunParams, ServiceParams
 from sim.state import DyadState, PatientState
 
 

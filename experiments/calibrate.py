@@ -1,0 +1,124 @@
+"""Fit free parameters to targets with Optuna: a fixed budget, common random numbers, a written record.
+
+    python -m experiments.calibrate                                   # shipped targets, conf/calibration/free.yaml
+    python -m experiments.calibrate --targets my_service.yaml --trials 80 --patients 2000
+    python -m experiments.calibrate --params my_free.yaml population.n_patients=1500
+
+Every trial runs every care-model preset on the same seeds (common random
+numbers), so the loss changes smoothly with the parameters rather than with
+luck. The loss is the sum over targets of the squared distance from the band's
+centre in half-widths (1 at a band edge). Writes calibration.yaml (best values,
+loss, the overrides to use them), trials.csv and fit.csv (the validation table
+at the best values) to results/calibration/<timestamp>/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import yaml
+from hydra.errors import ConfigCompositionException
+
+from experiments.cli import ROOT, add_model_arguments, results_folder, size_overrides
+from experiments.validate import DEFAULT_TARGETS, validation_config
+from sim.experiment import run_experiment
+from sim.params import ConfigError
+from sim.targets import evaluate, load_targets, loss
+
+DEFAULT_PARAMS = ROOT / "conf" / "calibration" / "free.yaml"
+
+
+def load_free_parameters(path: Path) -> list[dict]:
+    """Free parameters: name, low, high, log (see conf/calibration/free.yaml)."""
+    if not Path(path).is_file():
+        raise ConfigError(f"config error: parameters file {str(path)!r} not found")
+    entries = (yaml.safe_load(Path(path).read_text()) or {}).get("parameters") or []
+    if not entries:
+        raise ConfigError(f"config error: {path} has no 'parameters:' list")
+    for i, e in enumerate(entries):
+        if not {"name", "low", "high"} <= set(e) or not float(e["low"]) < float(e["high"]):
+            raise ConfigError(f"config error: {path}: parameters[{i}] = {e!r}; expected name, low < high")
+        if e.get("log") and float(e["low"]) <= 0:
+            raise ConfigError(f"config error: {path}: parameters[{i}].low = {e['low']}; log scale needs low > 0")
+    return entries
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_model_arguments(parser, replicates=2, patients=1000)
+    parser.add_argument("--targets", default=DEFAULT_TARGETS, help="targets file (default: the published ones)")
+    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="free parameters file")
+    parser.add_argument("--trials", type=int, default=40, help="optimiser budget, in trials (default 40)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the optimiser's sampler")
+    args = parser.parse_args(argv)
+    base = ["experiment=compare_care_models", *size_overrides(args)]
+    try:
+        targets = load_targets(args.targets)
+        free = load_free_parameters(args.params)
+        for p in free:  # every name and range must compose before the budget is spent
+            for value in (p["low"], p["high"]):
+                validation_config([*base, f"{p['name']}={value}"])
+    except (ConfigError, ConfigCompositionException) as err:
+        print(f"{err}", file=sys.stderr)
+        return 2
+
+    records: list[dict] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        values = {
+            p["name"]: trial.suggest_float(p["name"], float(p["low"]), float(p["high"]), log=bool(p.get("log")))
+            for p in free
+        }
+        config = validation_config([*base, *(f"{k}={v!r}" for k, v in values.items())])
+        table = evaluate(run_experiment(config), targets)
+        score = loss(table)
+        records.append(
+            {
+                "trial": trial.number,
+                **values,
+                "loss": score,
+                **{f"{r.target}:{r.arm}": r.simulated for r in table.itertuples()},
+            }
+        )
+        return score
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=args.seed))
+    study.optimize(objective, n_trials=args.trials, show_progress_bar=sys.stderr.isatty())
+    best = study.best_params
+    overrides = [f"{k}={v:.6g}" for k, v in best.items()]
+    fit = evaluate(run_experiment(validation_config([*base, *overrides])), targets)
+
+    folder = args.out or results_folder("calibration")
+    partial = folder.with_name(folder.name + ".partial")
+    partial.mkdir(parents=True)
+    record = {
+        "targets": str(args.targets),
+        "free_parameters": free,
+        "trials": args.trials,
+        "size": {"replicates": args.replicates, "patients": args.patients},
+        "best": {k: float(f"{v:.6g}") for k, v in best.items()},
+        "loss": float(study.best_value),
+        "inside": f"{int(fit['inside'].sum())} of {len(fit)}",
+        "overrides": overrides,
+    }
+    (partial / "calibration.yaml").write_text(yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
+    pd.DataFrame(records).to_csv(partial / "trials.csv", index=False)
+    fit.to_csv(partial / "fit.csv", index=False)
+    partial.rename(folder)
+
+    print(f"best loss {study.best_value:.3f} after {args.trials} trials (start: {records[0]['loss']:.3f})")
+    print(fit[["target", "arm", "band_low", "band_high", "simulated", "inside"]].round(3).to_string(index=False))
+    print("\nto use the fitted values, add these overrides (or set them as defaults in sim/params.py):")
+    print("  " + " ".join(overrides))
+    print(f"results: {folder}")
+    return 0 if math.isfinite(study.best_value) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Validate the defaults against published figures (TARGETS.md): one table, inside or outside each band.
+
+    python -m experiments.validate                        # 10 replicates x 2,000 patients, every care model
+    python -m experiments.validate --targets my_service.yaml --patients 5000
+    python -m experiments.validate --write-docs           # also refresh docs/validation.md
+
+Every care-model preset in conf/care_model/ is run as an arm (same patients,
+common random numbers), so targets measured "in each preset" cover them all.
+Writes validation.csv and validation.md next to the usual outputs in
+results/validation/<timestamp>/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+
+import pandas as pd
+
+from experiments.cli import ROOT, add_model_arguments, progress, results_folder, size_overrides
+from experiments.schema import compose_config, preset_names
+from sim.experiment import run_experiment
+from sim.output import write_results
+from sim.params import Config, ConfigError
+from sim.targets import evaluate, load_targets, to_markdown
+
+DEFAULT_TARGETS = ROOT / "conf" / "targets" / "published.yaml"
+
+
+def validation_config(overrides: list[str]) -> Config:
+    """The default config with every care-model preset as an arm, plus overrides."""
+    arms = [f"+care_model@arms.{name}={name}" for name in preset_names("care_model")]
+    base = compose_config(*overrides)
+    return compose_config(*[a for a in arms if a.split("@arms.")[1].split("=")[0] not in base.arms], *overrides)
+
+
+def docs_page(table: pd.DataFrame, command: str) -> str:
+    """``docs/validation.md``: the table and how to reproduce it."""
+    inside = int(table["inside"].sum())
+    return (
+        "# Validation against published figures\n\n"
+        "The default parameters are checked against the targets C1–C5 of `../shared/TARGETS.md`\n"
+        "(shipped as `conf/targets/published.yaml`). Reproduce this table with\n\n"
+        f"```bash\n{command}\n```\n\n"
+        f"{inside} of {len(table)} rows inside their band. Simulated values are means across replicates\n"
+        "with 95% t-intervals; every care-model preset runs on the same patients (common random numbers).\n\n"
+        + to_markdown(table)
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_model_arguments(parser, replicates=10, patients=2000)
+    parser.add_argument("--targets", default=DEFAULT_TARGETS, help="targets file (default: the published ones)")
+    parser.add_argument("--write-docs", action="store_true", help="also write docs/validation.md")
+    args = parser.parse_args(argv)
+    try:
+        targets = load_targets(args.targets)
+        config = validation_config(["experiment=compare_care_models", *size_overrides(args)])
+        config = dataclasses.replace(config, experiment="validation")
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    bar, step = progress(config.run.replicates * len(config.arms), "validation")
+    result = run_experiment(config, progress=step)
+    bar.close()
+    table = evaluate(result, targets)
+    command = "python -m experiments.validate " + " ".join(argv if argv is not None else sys.argv[1:])
+    folder = write_results(
+        result,
+        args.out or results_folder("validation"),
+        overrides=size_overrides(args),
+        extra_files={"validation.csv": table.to_csv(index=False), "validation.md": docs_page(table, command.strip())},
+    )
+    if args.write_docs:
+        (ROOT / "docs" / "validation.md").write_text(docs_page(table, command.replace(" --write-docs", "").strip()))
+    shown = table[["target", "arm", "band_low", "band_high", "simulated", "ci_low", "ci_high", "inside"]]
+    with pd.option_context("display.width", 160):
+        print(shown.round(3).to_string(index=False))
+    print(f"\n{int(table['inside'].sum())} of {len(table)} inside their band; results: {folder}")
+    return 0 if table["inside"].all() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

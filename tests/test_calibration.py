@@ -1,0 +1,185 @@
+"""Validation against published targets, the calibration command and global sensitivity analysis."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import ROOT
+
+import sim.sensitivity as sens
+from experiments import calibrate, sensitivity, validate
+from sim.experiment import run_experiment
+from sim.params import ConfigError
+from sim.targets import evaluate, load_targets, loss
+
+
+def test_defaults_reproduce_every_published_target():
+    """C1–C5 of TARGETS.md, at a size that keeps the suite fast (4 replicates x 1,000 patients)."""
+    config = validate.validation_config(["run.replicates=4", "population.n_patients=1000"])
+    assert {"coordinated", "fragmented", "stepped", "usual_care"} <= set(config.arms)
+    table = evaluate(run_experiment(config), load_targets(validate.DEFAULT_TARGETS))
+    assert set(table["target"]) == {"C1", "C2", "C3a", "C3b", "C4a", "C4b", "C5a", "C5b", "C5c"}
+    assert len(table[table["target"] == "C2"]) == len(config.arms)  # dropout in every preset
+    outside = table[~table["inside"]]
+    assert outside.empty, outside[["target", "arm", "simulated", "band_low", "band_high"]].to_string()
+
+
+def test_local_targets_in_the_same_format(tmp_path):
+    path = tmp_path / "local.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "targets": [
+                    {"id": "L1", "metric": "mean:dropout", "arm": "fragmented", "band": [0.0, 1.0]},
+                    {"id": "L2", "metric": "per_year:visits_total", "arm": "each", "band": [0.0, 100.0]},
+                ]
+            }
+        )
+    )
+    targets = load_targets(path)
+    config = validate.validation_config(["run.replicates=2", "population.n_patients=100", "run.weeks=26"])
+    table = evaluate(run_experiment(config), targets)
+    assert table["inside"].all() and len(table) == 1 + len(config.arms)
+    assert loss(table) < len(table)  # every value inside its band scores below 1
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"metric": "happiness", "band": [0, 1]}, "metric = 'happiness' is not allowed"),
+        ({"metric": "share_improved", "band": [0.8, 0.2]}, "band = [0.8, 0.2] is not allowed"),
+        ({"metric": "share_improved", "band": [0, 1], "colour": "red"}, "unknown keys ['colour']"),
+    ],
+)
+def test_bad_targets_are_refused_with_the_key(tmp_path, entry, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"targets": [entry]}))
+    with pytest.raises(ConfigError) as err:
+        load_targets(path)
+    assert message in str(err.value)
+
+
+def test_validate_command_writes_table_and_exits_zero_inside(tmp_path, capsys):
+    code = validate.main(
+        [
+            "--replicates",
+            "2",
+            "--patients",
+            "150",
+            "--out",
+            str(tmp_path / "v"),
+            "run.weeks=26",
+            "--targets",
+            str(ROOT / "tests" / "golden" / "wide_targets.yaml"),
+        ]
+    )
+    assert code == 0
+    table = pd.read_csv(tmp_path / "v" / "validation.csv")
+    assert {"target", "band_low", "band_high", "simulated", "ci_low", "ci_high", "inside", "source"} <= set(table)
+    assert "| C2 |" in (tmp_path / "v" / "validation.md").read_text()
+    assert "inside their band" in capsys.readouterr().out
+
+
+def test_calibration_fits_within_budget_and_records_the_fit(tmp_path):
+    params = tmp_path / "free.yaml"
+    params.write_text(
+        yaml.safe_dump(
+            {"parameters": [{"name": "mechanisms.dropout_per_week", "low": 0.0005, "high": 0.02, "log": True}]}
+        )
+    )
+    out = tmp_path / "cal"
+    code = calibrate.main(
+        [
+            "--trials",
+            "4",
+            "--replicates",
+            "1",
+            "--patients",
+            "150",
+            "--params",
+            str(params),
+            "--out",
+            str(out),
+            "run.weeks=52",
+        ]
+    )
+    assert code == 0
+    record = yaml.safe_load((out / "calibration.yaml").read_text())
+    assert 0.0005 <= record["best"]["mechanisms.dropout_per_week"] <= 0.02
+    trials = pd.read_csv(out / "trials.csv")
+    assert len(trials) == 4 and record["loss"] == pytest.approx(trials["loss"].min())
+    assert (out / "fit.csv").is_file()
+
+
+def test_calibration_refuses_a_bad_parameter_before_spending_the_budget(tmp_path, capsys):
+    params = tmp_path / "free.yaml"
+    params.write_text(yaml.safe_dump({"parameters": [{"name": "mechanisms.no_such_thing", "low": 0, "high": 1}]}))
+    assert calibrate.main(["--trials", "50", "--params", str(params), "--out", str(tmp_path / "c")]) == 2
+    assert "no_such_thing" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
+
+
+def test_sensitivity_runs_resumes_and_ranks(tmp_path, monkeypatch):
+    args = [
+        "--trajectories",
+        "2",
+        "--sobol-top",
+        "2",
+        "--sobol-samples",
+        "4",
+        "--patients",
+        "60",
+        "--jobs",
+        "1",
+        "--outcomes",
+        "function_gap",
+        "cost",
+        "--out",
+        str(tmp_path / "s"),
+        "run.weeks=20",
+    ]
+    assert sensitivity.main(args) == 0
+    indices = pd.read_csv(tmp_path / "s" / "indices.csv")
+    factors = pd.read_csv(tmp_path / "s" / "factors.csv")
+    mu = indices[(indices["method"] == "morris") & (indices["index"] == "mu_star")]
+    assert len(mu) == 2 * len(factors) and (mu["value"] >= 0).all()
+    assert {"S1", "ST"} <= set(indices.loc[indices["method"] == "sobol", "index"])
+    assert any(n.startswith("arms.coordinated.") for n in factors["name"])
+    assert any(n.startswith("workforce.") for n in factors["name"])
+    assert any(n.startswith("population.") for n in factors["name"])
+    cached = len(list((tmp_path / "s" / "cache").glob("*.json")))
+
+    def no_more_runs(*_a, **_k):
+        raise AssertionError("a finished point was run again")
+
+    monkeypatch.setattr(sens, "run_experiment", no_more_runs)
+    assert sensitivity.main(args) == 0  # everything comes from the cache
+    assert len(list((tmp_path / "s" / "cache").glob("*.json"))) == cached
+
+
+def test_replace_path_changes_one_value_of_a_frozen_tree():
+    config = validate.validation_config([])
+    changed = sens.replace_path(config, "arms.coordinated.continuity", 0.11)
+    assert sens.get_path(changed, "arms.coordinated.continuity") == 0.11
+    assert config.arms["coordinated"].continuity != 0.11
+    assert changed.arms["fragmented"] == config.arms["fragmented"]
+
+
+def test_convergence_warnings_flag_wide_negative_and_moving_indices():
+    rows = [
+        {"outcome": "o", "parameter": "a", "index": "ST", "value": 0.5, "ci_low": 0.45, "ci_high": 0.55, "samples": 8},
+        {"outcome": "o", "parameter": "a", "index": "ST", "value": 0.9, "ci_low": 0.3, "ci_high": 1.5, "samples": 16},
+        {
+            "outcome": "o",
+            "parameter": "b",
+            "index": "S1",
+            "value": -0.3,
+            "ci_low": -0.4,
+            "ci_high": -0.2,
+            "samples": 16,
+        },
+        {"outcome": "o", "parameter": "b", "index": "S1", "value": -0.3, "ci_low": -0.4, "ci_high": -0.2, "samples": 8},
+    ]
+    text = "\n".join(sens.convergence_warnings(pd.DataFrame(rows)))
+    assert "interval wide" in text and "negative beyond" in text and "moved by 0.40" in text
