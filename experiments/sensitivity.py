@@ -51,7 +51,8 @@ def figure(indices: pd.DataFrame, path) -> None:
     morris = indices[(indices["method"] == "morris") & (indices["index"] == "mu_star")].copy()
     morris["rank"] = morris.groupby("outcome")["value"].rank(ascending=False)
     morris = morris[morris["rank"] <= 10]
-    sobol = indices[(indices["method"] == "sobol") & (indices["samples"] == indices["samples"].max())]
+    sobol = indices[indices["method"] == "sobol"]
+    sobol = sobol[sobol["samples"] == sobol["samples"].max()]
     outcomes = list(dict.fromkeys(indices["outcome"]))
     fig, axes = plt.subplots(2, len(outcomes), figsize=(6 * len(outcomes), 10), squeeze=False)
     for j, outcome in enumerate(outcomes):
