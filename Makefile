@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean dashboard
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python >= 3.12 is needed (found " + sys.version.split()[0] + "); install it, or run: make PYTHON=python3.12")'
@@ -29,3 +29,8 @@ bench: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache
+
+HOST ?= 127.0.0.1
+PORT ?= 8765
+dashboard: $(VENV)/.installed
+	$(VENV)/bin/solara run experiments/dashboard.py --host $(HOST) --port $(PORT) --production
