@@ -252,7 +252,7 @@ def repair(p: PatientState, d: DyadState, pat: np.ndarray, slot: np.ndarray, mec
     before = d.bond_before_rupture[pat, slot]
     d.bond[pat, slot] = np.maximum(d.bond[pat, slot], before + mech.repair_bond_bonus * (1.0 - before))
     d.rupture_week[pat, slot] = NEVER
-    p.repairs[pat] += 1
+    np.add.at(p.repairs, pat, 1)  # a case review may repair several ruptures of one patient
 
 
 def lapse_ruptures(p: PatientState, d: DyadState, week: int, mech: MechanismParams) -> None:
