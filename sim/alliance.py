@@ -227,7 +227,7 @@ def encounter(
     # 10. Counters, cost and continuity of care.
     d.encounters[k] += 1
     d.last_week[k] = week
-    d.current[pat] = slot
+    d.set_current(pat, slot)
     p.visits[pat, enc.role] += 1
     p.encounters[pat] += 1
     p.cost[pat] += visit_cost[enc.role]
@@ -261,9 +261,3 @@ def lapse_ruptures(p: PatientState, d: DyadState, week: int, mech: MechanismPara
     if lapsed.any():
         d.bond[lapsed] *= 1.0 - mech.unrepaired_bond_drop
         d.rupture_week[lapsed] = NEVER
-
-
-def open_rupture_with_current(d: DyadState) -> np.ndarray:
-    """Per patient: the dyad of the latest encounter has an open rupture."""
-    rupture_open = d.rupture_week != NEVER
-    return d.current_values(rupture_open.astype(float)) > 0

@@ -14,22 +14,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from .alliance import open_rupture_with_current, record_tests
+from .alliance import record_tests
 from .params import MechanismParams
 from .pathways import hazard_to_prob
 from .rng import Streams
 from .state import DISENGAGED, IN_CARE, NEVER, WAITING, DyadState, PatientState
 
 
-def disengage(p: PatientState, d: DyadState, week: int, mech: MechanismParams, streams: Streams) -> None:
-    """M13: patients in care may drop out this week."""
+def disengage(
+    p: PatientState,
+    d: DyadState,
+    week: int,
+    mech: MechanismParams,
+    streams: Streams,
+    alliance: np.ndarray | None = None,
+) -> None:
+    """M13: patients in care may drop out this week (``alliance``: current alliance, if already computed)."""
     u = streams.uniform("dropout", p.n)
     in_care = p.status == IN_CARE
     hazard = mech.dropout_per_week * np.exp(
-        -mech.dropout_alliance * (d.current_alliance() - 0.5)
+        -mech.dropout_alliance * ((d.current_alliance() if alliance is None else alliance) - 0.5)
         - mech.dropout_trust * (p.trust - 0.5)
         - mech.dropout_progress * p.progress
-        + mech.dropout_rupture * open_rupture_with_current(d)
+        + mech.dropout_rupture * d.current_rupture_open()
         + mech.dropout_dismissal * (p.dismissed_week == week)
     )
     leave = np.flatnonzero(in_care & (u < hazard_to_prob(hazard)))

@@ -87,8 +87,8 @@ def _mean_sd(x: np.ndarray) -> tuple[float, float]:
     return float(x.mean()), float(x.std())
 
 
-def weekly_summary(model: CareModel) -> dict[str, float]:
-    """Aggregates of one week over the patients who have arrived."""
+def weekly_summary(model: CareModel, alliance: np.ndarray | None = None) -> dict[str, float]:
+    """Aggregates of one week over the patients who have arrived (``alliance``: current, if computed)."""
     p, d = model.patients, model.dyads
     idx = model.population_index()
     status = p.status[idx]
@@ -99,7 +99,7 @@ def weekly_summary(model: CareModel) -> dict[str, float]:
             out[f"{name}_sd"] = sd
     out["wsas_mean"] = float(wsas(out["function_mean"]))
     seen = d.current[idx] >= 0
-    alliance = d.current_alliance()[idx][seen]
+    alliance = (d.current_alliance() if alliance is None else alliance)[idx][seen]
     out["alliance_mean"], out["alliance_sd"] = _mean_sd(alliance)
     out["wai_mean"] = float(wai(out["alliance_mean"]))
     counts = np.bincount(status, minlength=len(STATUSES))

@@ -170,7 +170,8 @@ class CareModel(Model):
 
         # 8. Emergency attendances and disengagement.
         engagement.emergencies(p, idx, mech, streams, self.costs.emergency, self.costs.investigation)
-        engagement.disengage(p, d, week, mech, streams)
+        alliance_now = d.current_alliance()  # dyads do not change after step 6
+        engagement.disengage(p, d, week, mech, streams, alliance_now)
 
         # 9. Clinician reflection.
         learning.reflect(enc, p, c, service, mech)
@@ -178,7 +179,7 @@ class CareModel(Model):
         c.caseload[:] = np.bincount(leads[leads >= 0], minlength=c.n)
 
         # 10. Record.
-        self.summary = weekly_summary(self)
+        self.summary = weekly_summary(self, alliance_now)
         self.datacollector.collect(self)
         if self._trajectory is not None:
             self._trajectory.append(trajectory_snapshot(self))

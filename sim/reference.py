@@ -746,7 +746,7 @@ class ReferenceModel(Model):
                     values[i] = getattr(agent, name)
             p.lead[i] = agent.lead
             p.visits[i] = agent.visits
-            d.current[i] = agent.current
+            d.set_current(np.array([i]), np.array([agent.current]))
             for s, dyad in enumerate(agent.dyads):
                 if dyad is not None:
                     d.clinician[i, s], d.bond[i, s], d.goals[i, s], d.tasks[i, s] = (

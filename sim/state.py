@@ -171,23 +171,39 @@ class DyadState:
         self.last_week = np.full(shape, NEVER, np.int32)
         self.rupture_week = np.full(shape, NEVER, np.int32)  # week an open rupture began
         self.bond_before_rupture = np.zeros(shape)  # a repair restores this and more (M12)
-        self.current = np.full(n_patients, -1, np.int32)  # slot of the latest encounter
+        self.current = np.full(n_patients, -1, np.int32)  # slot of the latest encounter (set_current)
+        self._flat: np.ndarray | None = None
 
     def alliance_at(self, patient: np.ndarray, slot: np.ndarray) -> np.ndarray:
         """Alliance (mean of bond, goals, tasks after Bordin, 0–1) of given dyads."""
         return (self.bond[patient, slot] + self.goals[patient, slot] + self.tasks[patient, slot]) / 3.0
 
-    def current_alliance(self) -> np.ndarray:
-        """Per patient, alliance with the clinician of the latest encounter (0 if none)."""
-        rows = np.arange(self.current.size)
-        slot = np.maximum(self.current, 0)
-        return np.where(self.current >= 0, self.alliance_at(rows, slot), 0.0)
+    def set_current(self, patient: np.ndarray, slot: np.ndarray) -> None:
+        """Record the slot of each patient's latest encounter."""
+        self.current[patient] = slot
+        self._flat = None
+
+    def _current_flat(self) -> np.ndarray:
+        # Flat positions of the latest dyads, computed once per change of ``current``:
+        # gathering from a raveled array is several times faster than 2-D fancy indexing.
+        if self._flat is None:
+            slots = self.clinician.shape[1]
+            self._flat = np.arange(self.current.size) * slots + np.maximum(self.current, 0)
+        return self._flat
 
     def current_values(self, values: np.ndarray) -> np.ndarray:
         """Per patient, ``values`` in the slot of the latest encounter (0 if none)."""
-        idx = np.maximum(self.current, 0)
-        out = values[np.arange(values.shape[0]), idx]
-        return np.where(self.current >= 0, out, 0.0)
+        return np.where(self.current >= 0, values.ravel()[self._current_flat()], 0.0)
+
+    def current_alliance(self) -> np.ndarray:
+        """Per patient, alliance with the clinician of the latest encounter (0 if none)."""
+        flat = self._current_flat()
+        total = self.bond.ravel()[flat] + self.goals.ravel()[flat] + self.tasks.ravel()[flat]
+        return np.where(self.current >= 0, total / 3.0, 0.0)
+
+    def current_rupture_open(self) -> np.ndarray:
+        """Per patient, the dyad of the latest encounter has an open rupture."""
+        return (self.current >= 0) & (self.rupture_week.ravel()[self._current_flat()] != NEVER)
 
 
 class ClinicianState:
