@@ -108,7 +108,12 @@ PANELS = [
     ("alliance_mean", "Alliance (0-1)"),
     ("trust_mean", "Trust (0-1)"),
 ]
-STATUS_LINES = [("n_in_care", "in care", "-"), ("n_waiting", "waiting", ":"), ("n_disengaged", "disengaged", "--")]
+STATUS_LINES = [
+    ("n_in_care", "in care", "-"),
+    ("n_waiting", "waiting", ":"),
+    ("n_disengaged", "disengaged", "--"),
+    ("n_discharged", "discharged", "-."),
+]
 
 
 def _figure(rows: int, cols: int) -> tuple[Figure, object]:
