@@ -3,8 +3,8 @@
 This is the version to read first. Each :class:`RefPatient` and
 :class:`RefClinician` is an ordinary Mesa agent holding plain Python numbers,
 and each mechanism is a few lines of scalar arithmetic, in the style of Mesa's
-examples. It is slow on purpose-free grounds: it does exactly what
-:class:`sim.model.CareModel` does with arrays, so the two can be compared
+examples. It is about 40 times slower than :class:`sim.model.CareModel`,
+which does exactly the same with arrays, so the two can be compared
 (``tests/test_reference.py``) and timed side by side
 (``benchmarks/bench_reference.py``).
 
@@ -44,6 +44,7 @@ from .params import (
 from .recovery import function_target
 from .rng import Streams
 from .state import (
+    CLINICIAN_TRAITS,
     COORDINATOR,
     DISCHARGED,
     DISENGAGED,
@@ -126,19 +127,7 @@ class RefClinician(Agent):
         super().__init__(model)
         self.row = row
         c = model._clinician_arrays
-        for name in (
-            "role",
-            "capacity",
-            "cultural_group",
-            "warmth",
-            "validation",
-            "clarity",
-            "cultural_humility",
-            "biopsychosocial",
-            "reflective_practice",
-            "pacing_advice",
-            "repair_skill",
-        ):
+        for name in ("role", "capacity", "cultural_group", *CLINICIAN_TRAITS):
             setattr(self, name, c.__dict__[name][row].item())
         self.requests: list[tuple] = []
         self.seen_this_week: list[RefPatient] = []

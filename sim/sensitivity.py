@@ -24,6 +24,7 @@ from joblib import Parallel, delayed
 
 from .experiment import ExperimentResult, run_experiment
 from .params import Config, ServiceParams, to_dict, validate
+from .state import CLINICIAN_TRAITS
 
 Outcome = Callable[[ExperimentResult], float]
 
@@ -104,16 +105,7 @@ def default_space(config: Config) -> list[Factor]:
         factors.append(Factor(f"arms.coordinated.{f.name}", float(low), float(high), hints[f.name] is int))
     for role in ("gp", "specialist"):
         group = config.workforce.group(role)
-        for trait in (
-            "warmth",
-            "validation",
-            "clarity",
-            "cultural_humility",
-            "biopsychosocial",
-            "reflective_practice",
-            "pacing_advice",
-            "repair_skill",
-        ):
+        for trait in CLINICIAN_TRAITS:
             factors.append(Factor(f"workforce.{role}.{trait}", *_around(getattr(group, trait), 0.15, 0.0, 1.0)))
         heads = group.per_1000_patients
         factors.append(Factor(f"workforce.{role}.per_1000_patients", *_around(heads, 0.3 * heads, 0.0, None)))

@@ -227,7 +227,7 @@ class ClinicianState:
     ) -> None:
         gen = streams.get("workforce")
         k = workforce.trait_concentration
-        roles, traits = [], {t: [] for t in _TRAITS}
+        roles, traits = [], {t: [] for t in CLINICIAN_TRAITS}
         capacity = []
         for r, role in enumerate(ROLES):
             group = workforce.group(role)
@@ -236,7 +236,7 @@ class ClinicianState:
                 n_role = max(n_role, 1)
             roles.append(np.full(n_role, r, np.int8))
             capacity.append(np.full(n_role, group.capacity_per_week, np.int32))
-            for t in _TRAITS:
+            for t in CLINICIAN_TRAITS:
                 traits[t].append(beta_around(gen, getattr(group, t), k, n_role))
         self.role = np.concatenate(roles)
         self.n = self.role.size
@@ -249,7 +249,7 @@ class ClinicianState:
             "clarity": service.training_clarity,
             "cultural_humility": service.training_humility,
         }
-        for t in _TRAITS:
+        for t in CLINICIAN_TRAITS:
             value = np.concatenate(traits[t]) + shifts.get(t, 0.0)
             setattr(self, t, np.clip(value, 0.0, 1.0))
         group_draw = _categorical(gen, workforce.cultural_group_shares, self.n)
@@ -269,7 +269,7 @@ class ClinicianState:
     repair_skill: np.ndarray
 
 
-_TRAITS = (
+CLINICIAN_TRAITS: tuple[str, ...] = (
     "warmth",
     "validation",
     "clarity",
