@@ -180,6 +180,12 @@ def _row(outcome: str, arm: str, contrast: str, m: float, lo: float, hi: float, 
     }
 
 
+def _with_interval(mean: float, low: float, high: float) -> str:
+    if np.isnan(low):
+        return f"{mean:+.3f} (one replicate: no interval)"
+    return f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
 def headline(summary: pd.DataFrame) -> pd.DataFrame:
     """A compact table for the terminal: each arm's mean and the difference with its CI."""
     levels = summary[summary["contrast"] == "level"].pivot(index="outcome", columns="arm", values="mean")
@@ -189,8 +195,7 @@ def headline(summary: pd.DataFrame) -> pd.DataFrame:
         part = part.set_index("outcome")
         label = f"{arm} {contrast.replace('vs ', '- ')}"
         table[label] = [
-            f"{part.at[o, 'mean']:+.3f} [{part.at[o, 'ci_low']:+.3f}, {part.at[o, 'ci_high']:+.3f}]"
-            for o in table.index
+            _with_interval(part.at[o, "mean"], part.at[o, "ci_low"], part.at[o, "ci_high"]) for o in table.index
         ]
         table[f"d ({arm})"] = [round(part.at[o, "effect_size"], 2) for o in table.index]
     return table

@@ -112,7 +112,8 @@ def write_results(
         if result.trajectories is not None:
             result.trajectories.to_parquet(partial / "trajectories.parquet", index=False)
         result.summary.to_csv(partial / "summary.csv", index=False)
-        standard_figures(result.weekly, partial / "figures")
+        if result.config.run.figures:
+            standard_figures(result.weekly, partial / "figures")
         for name, text in (extra_files or {}).items():
             (partial / name).write_text(text)
         if target.exists():

@@ -110,6 +110,7 @@ class RunParams:
     seed: int = count(20261125)  # base seed; replicate seeds derive from it (see sim.rng)
     reference_arm: str = "fragmented"  # arm the others are compared with (first arm if absent)
     trajectories: bool = False  # also write one row per patient x week (large!)
+    figures: bool = True  # draw the standard figures (turn off for large sweeps: ~1 s a run)
     dyad_slots: int = count(8, lo=2)  # dyads kept per patient; least recent one is recycled
 
 

@@ -73,6 +73,26 @@ def test_multirun_sweep_with_the_basic_launcher(tmp_path):
     assert swept == [0.5, 0.9]
 
 
+def test_parallel_sweep_with_the_joblib_launcher(tmp_path):
+    proc = run_cli(
+        "-m",
+        "hydra/launcher=parallel",
+        "population=small",
+        "population.n_patients=60",
+        "run.replicates=1",
+        "run.weeks=8",
+        "run.figures=false",
+        "run.seed=1,2,3",
+        f"hydra.sweep.dir={tmp_path}",
+    )
+    assert proc.returncode == 0, proc.stderr
+    jobs = sorted(p.parent.name for p in tmp_path.glob("*/patients.parquet"))
+    assert jobs == ["0", "1", "2"]
+    assert not list(tmp_path.glob("*/figures"))
+    seeds = {yaml.safe_load((tmp_path / j / "config.yaml").read_text())["run"]["seed"] for j in jobs}
+    assert seeds == {1, 2, 3}
+
+
 def _presets(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
 
