@@ -6,7 +6,9 @@
     python -m experiments.run -m arms.coordinated.continuity=0.5,0.7,0.9   # a sweep
 
 Results go to ``results/<experiment>/<timestamp>/`` (multirun: one numbered
-folder per job under ``results/<experiment>/multirun_<timestamp>/``).
+folder per job under ``results/<experiment>/multirun_<timestamp>/``). A sweep
+re-run into the same folder (``hydra.sweep.dir=...``) skips every job whose
+exact config (seed included) already finished there, and never overwrites one.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from pathlib import Path
 import hydra
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 from tqdm import tqdm
 
 from experiments.schema import register, to_config
 from sim.experiment import headline, run_experiment
-from sim.output import write_results
+from sim.output import finished_run, write_results
 from sim.params import ConfigError
 
 register()
@@ -43,6 +46,14 @@ def main(cfg: DictConfig) -> None:
         _remove_if_empty(out_dir)
         print(err, file=sys.stderr)
         sys.exit(2)
+    hydra_cfg = HydraConfig.get()
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        # Resumable sweeps: a job whose exact config already finished in this sweep folder is skipped.
+        done = finished_run(Path(hydra_cfg.sweep.dir), config)
+        if done is not None:
+            _remove_if_empty(out_dir)
+            print(f"already complete, skipped: {done}")
+            return
     n_runs = config.run.replicates * len(config.arms)
     bar = tqdm(total=n_runs, desc=config.experiment, unit="run", disable=None)
 

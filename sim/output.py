@@ -7,6 +7,7 @@ existing, non-empty results folder is never written into.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -20,7 +21,7 @@ from typing import Any
 import yaml
 
 from .experiment import ExperimentResult
-from .params import to_dict
+from .params import Config, to_dict
 
 PACKAGES = ("mesa", "numpy", "pandas", "scipy", "pyarrow", "seaborn", "matplotlib", "hydra-core", "omegaconf")
 
@@ -58,6 +59,24 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return head + ("+dirty" if dirty else "")
+
+
+def config_hash(config: Config) -> str:
+    """Hash of a resolved config (seed included): the key of a finished run."""
+    text = json.dumps(to_dict(config), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def finished_run(folder: Path, config: Config) -> Path | None:
+    """A complete run of this exact config among the run folders under ``folder``, if any."""
+    key = config_hash(config)
+    for manifest in sorted(Path(folder).glob("*/manifest.json")):
+        try:
+            if json.loads(manifest.read_text()).get("config_hash") == key:
+                return manifest.parent
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 def free_directory(target: Path) -> Path:
@@ -99,6 +118,7 @@ def write_results(
             yaml.safe_dump(to_dict(result.config), fh, sort_keys=False)
         manifest = {
             "experiment": result.config.experiment,
+            "config_hash": config_hash(result.config),
             "cohort": result.config.population.cohort,
             "base_seed": result.config.run.seed,
             "replicate_seeds": {str(r): s for r, s in result.seeds.items()},

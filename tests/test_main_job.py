@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 import yaml
 from conftest import CONF, ROOT, compose_config
 
+from experiments.collect import main as collect_main
 from sim.experiment import run_experiment
 
 DOC = (ROOT / "docs" / "outputs.md").read_text()
@@ -147,3 +149,53 @@ def test_open_cohort_drops_warmup_and_says_so():
     assert (result.weekly["cohort"] == "open").all()
     assert result.patients["arrival_week"].min() >= config.population.warmup_weeks
     assert result.weekly.groupby("arm")["n_patients"].is_monotonic_increasing.all()
+
+
+def test_sweeps_resume_without_overwriting_and_collect_into_one_table(tmp_path):
+    base = [
+        "-m",
+        "population=small",
+        "population.n_patients=60",
+        "run.replicates=1",
+        "run.weeks=8",
+        "run.figures=false",
+        f"hydra.sweep.dir={tmp_path}",
+    ]
+    assert run_cli(*base, "run.seed=1,2").returncode == 0
+    first = (tmp_path / "0" / "patients.parquet").stat().st_mtime_ns
+    shutil.rmtree(tmp_path / "1")  # as if killed before job 1 finished
+    proc = run_cli(*base, "run.seed=1,2,3")
+    assert proc.returncode == 0, proc.stderr
+    assert "already complete, skipped" in proc.stdout
+    assert (tmp_path / "0" / "patients.parquet").stat().st_mtime_ns == first  # never overwritten
+    assert sorted(p.parent.name for p in tmp_path.glob("*/manifest.json")) == ["0", "1", "2"]
+
+    assert collect_main([str(tmp_path)]) == 0
+    runs = pd.read_csv(tmp_path / "collected" / "runs.csv")
+    assert len(runs) == 3 * 2 and list(runs.columns[:3]) == ["run", "run.seed", "arm"]
+    assert sorted(runs["run.seed"].unique()) == [1, 2, 3]
+    weekly = pd.read_parquet(tmp_path / "collected" / "weekly.parquet")
+    assert len(weekly) == 3 * 2 * 9 and "run.seed" in weekly.columns
+    assert (tmp_path / "collected" / "function_final.png").stat().st_size > 10_000
+
+
+def test_submitit_launcher_runs_the_sweep_locally(tmp_path):
+    proc = run_cli(
+        "-m",
+        "hydra/launcher=submitit_local",
+        "population=small",
+        "population.n_patients=60",
+        "run.replicates=1",
+        "run.weeks=8",
+        "run.figures=false",
+        "run.seed=1,2",
+        f"hydra.sweep.dir={tmp_path}",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.parent.name for p in tmp_path.glob("*/manifest.json")) == ["0", "1"]
+
+
+def test_slurm_launcher_config_composes():
+    proc = run_cli("hydra/launcher=slurm", "--cfg", "hydra")
+    assert proc.returncode == 0, proc.stderr
+    assert "SlurmLauncher" in proc.stdout and "timeout_min: 60" in proc.stdout
