@@ -18,7 +18,7 @@ from scipy import stats
 
 from .metrics import patient_table
 from .model import CareModel
-from .params import Config, validate
+from .params import ROLES, Config, validate
 from .rng import replicate_seed
 
 OUTCOMES: dict[str, str] = {
@@ -37,6 +37,10 @@ OUTCOMES: dict[str, str] = {
     "emergency": "Emergency attendances per patient",
     "waiting_weeks": "Weeks waiting for a first appointment",
     "cost": "Cost per patient (currency units)",
+    **{f"visits_{r}": f"Visits to a {r.replace('_', ' ')} per patient" for r in ROLES},
+    "coc": "Bice-Boxerman continuity of care index (0-1)",
+    "upc": "Usual provider continuity (0-1)",
+    "secon": "Sequential continuity (0-1)",
 }
 """Per-patient outcomes compared between arms, with their meaning."""
 
@@ -51,9 +55,13 @@ class ExperimentResult:
     patients: pd.DataFrame
     summary: pd.DataFrame
     trajectories: pd.DataFrame | None = None
+    journeys: pd.DataFrame | None = None  # a few patients' weekly states, replicate 0 of each arm
 
 
-def run_arm(config: Config, arm: str, replicate: int, *, audit: bool = False) -> CareModel:
+JOURNEYS = 6  # patients whose weekly states every experiment keeps, for the report
+
+
+def run_arm(config: Config, arm: str, replicate: int, *, audit: bool = False, journeys: int = 0) -> CareModel:
     """Simulate one arm in one replicate and return the finished model.
 
     Args:
@@ -61,6 +69,7 @@ def run_arm(config: Config, arm: str, replicate: int, *, audit: bool = False) ->
         arm: Name of the arm (a key of ``config.arms``).
         replicate: Replicate index, from 0.
         audit: Keep digests of the random streams (for tests).
+        journeys: Record the weekly states of this many patients.
     """
     model = CareModel(
         config.arms[arm],
@@ -71,6 +80,7 @@ def run_arm(config: Config, arm: str, replicate: int, *, audit: bool = False) ->
         costs=config.costs,
         seed=replicate_seed(config.run.seed, replicate),
         audit=audit,
+        journeys=journeys,
     )
     model.run_model()
     return model
@@ -90,11 +100,11 @@ def run_experiment(config: Config, progress: Callable[[str, int], None] | None =
             (the command line uses it for a progress bar).
     """
     validate(config)
-    weekly, patients, trajectories = [], [], []
+    weekly, patients, trajectories, journeys = [], [], [], []
     seeds = {r: replicate_seed(config.run.seed, r) for r in range(config.run.replicates)}
     for r in range(config.run.replicates):
         for arm in config.arms:
-            model = run_arm(config, arm, r)
+            model = run_arm(config, arm, r, journeys=JOURNEYS if r == 0 else 0)
             keys = {"arm": arm, "replicate": r}
             w = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
             w = w[w["week"] >= config.population.warmup_weeks] if config.population.cohort == "open" else w
@@ -102,6 +112,9 @@ def run_experiment(config: Config, progress: Callable[[str, int], None] | None =
             patients.append(patient_table(model).assign(**keys))
             if config.run.trajectories:
                 trajectories.append(model.trajectory_frame().assign(**keys))
+            if r == 0:
+                frame = model.trajectory_frame()
+                journeys.append(frame[frame["patient_id"] < JOURNEYS].assign(**keys))
             if progress is not None:
                 progress(arm, r)
     key_first = ["arm", "replicate"]
@@ -111,7 +124,8 @@ def run_experiment(config: Config, progress: Callable[[str, int], None] | None =
     patients_df["cohort"] = config.population.cohort
     traj = _keys_first(pd.concat(trajectories, ignore_index=True), key_first) if trajectories else None
     summary = compare_arms(patients_df, reference_arm(config))
-    return ExperimentResult(config, seeds, weekly_df, patients_df, summary, traj)
+    journeys_df = _keys_first(pd.concat(journeys, ignore_index=True), key_first)
+    return ExperimentResult(config, seeds, weekly_df, patients_df, summary, traj, journeys_df)
 
 
 def _keys_first(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

@@ -111,10 +111,10 @@ def weekly_summary(model: CareModel, alliance: np.ndarray | None = None) -> dict
     return out
 
 
-def trajectory_snapshot(model: CareModel) -> pd.DataFrame:
-    """This week's state of every arrived patient (one row each), for trajectories."""
+def trajectory_snapshot(model: CareModel, first: int | None = None) -> pd.DataFrame:
+    """This week's state of every arrived patient (or the ``first`` few), one row each."""
     p, d = model.patients, model.dyads
-    idx = np.arange(p.n)[model.population_index()]
+    idx = np.arange(p.n)[model.population_index()][:first]
     alliance = np.where(d.current >= 0, d.current_alliance(), np.nan)
     return pd.DataFrame(
         {

@@ -58,6 +58,8 @@ class CareModel(Model):
         agents: Create Mesa ``Patient``/``Clinician`` objects (turn off only for
             very large headless runs; the arrays are the state either way).
         audit: Keep digests of every random stream (for tests).
+        journeys: Record the weekly states of this many patients (the first
+            ones), for reports; all of them with ``run.trajectories``.
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class CareModel(Model):
         seed: int = 0,
         agents: bool = True,
         audit: bool = False,
+        journeys: int = 0,
     ) -> None:
         super().__init__(rng=seed)
         self.service = service or ServiceParams()
@@ -105,7 +108,9 @@ class CareModel(Model):
             model_reporters={name: (lambda m, name=name: m.summary[name]) for name in WEEKLY_COLUMNS}
         )
         self.datacollector.collect(self)
-        self._trajectory: list[pd.DataFrame] | None = [] if self.run_params.trajectories else None
+        recording = self.run_params.trajectories or journeys > 0
+        self._trajectory: list[pd.DataFrame] | None = [] if recording else None
+        self._trajectory_first = None if self.run_params.trajectories else journeys
 
     def served_patients(self) -> float:
         """Patients the workforce is sized for: the cohort, or an open cohort's mean size over the run."""
@@ -182,12 +187,12 @@ class CareModel(Model):
         self.summary = weekly_summary(self, alliance_now)
         self.datacollector.collect(self)
         if self._trajectory is not None:
-            self._trajectory.append(trajectory_snapshot(self))
+            self._trajectory.append(trajectory_snapshot(self, self._trajectory_first))
         if week >= self.run_params.weeks:
             self.running = False
 
     def trajectory_frame(self) -> pd.DataFrame:
-        """Per patient x week states recorded when ``run.trajectories`` is on."""
+        """Per patient x week states recorded with ``run.trajectories`` (or ``journeys``)."""
         if self._trajectory is None:
             raise RuntimeError("trajectories were not recorded: set run.trajectories=true")
         return pd.concat(self._trajectory, ignore_index=True)

@@ -107,6 +107,7 @@ def write_results(
         The folder the results were written to.
     """
     from .plots import standard_figures  # matplotlib only when writing
+    from .report import build_report
 
     target = free_directory(Path(target))
     partial = target.with_name(target.name + ".partial")
@@ -134,6 +135,7 @@ def write_results(
         result.summary.to_csv(partial / "summary.csv", index=False)
         if result.config.run.figures:
             standard_figures(result.weekly, partial / "figures")
+            (partial / "report.html").write_text(build_report(result, partial / "figures"))
         for name, text in (extra_files or {}).items():
             (partial / name).write_text(text)
         if target.exists():
