@@ -42,9 +42,9 @@ def test_main_job_writes_every_output_and_prints_the_headline(tmp_path):
     assert manifest["packages"]["mesa"].startswith("3.5")
 
     weekly = pd.read_parquet(out / "weekly.parquet")
-    assert len(weekly) == 2 * 3 * 31  # arms x replicates x (weeks + baseline)
+    assert len(weekly) == 3 * 3 * 31  # arms x replicates x (weeks + baseline)
     patients = pd.read_parquet(out / "patients.parquet")
-    assert len(patients) == 2 * 3 * 200
+    assert len(patients) == 3 * 3 * 200
     summary = pd.read_csv(out / "summary.csv")
     diff = summary[(summary.outcome == "function_final") & (summary.contrast == "vs fragmented")].iloc[0]
     assert diff.ci_low <= diff["mean"] <= diff.ci_high and np.isfinite(diff.effect_size)
@@ -109,7 +109,7 @@ def test_every_care_model_preset_runs(care_model):
         "run.weeks=20",
     )
     result = run_experiment(config)
-    assert set(result.patients["arm"]) == {"coordinated", "fragmented", f"{care_model}_arm"}
+    assert set(result.patients["arm"]) == {"coordinated", "fragmented", "stepped", f"{care_model}_arm"}
     assert result.weekly["n_in_care"].max() > 0
 
 
@@ -130,7 +130,7 @@ def test_every_experiment_runs_at_tiny_size(experiment):
 
 
 def test_stepped_preset_inherits_coordinated_and_adds_stepping():
-    config = compose_config("+care_model@arms.stepped=stepped")
+    config = compose_config()
     stepped, coordinated = config.arms["stepped"], config.arms["coordinated"]
     assert stepped.stepping and not coordinated.stepping
     assert stepped.continuity == coordinated.continuity
@@ -172,10 +172,10 @@ def test_sweeps_resume_without_overwriting_and_collect_into_one_table(tmp_path):
 
     assert collect_main([str(tmp_path)]) == 0
     runs = pd.read_csv(tmp_path / "collected" / "runs.csv")
-    assert len(runs) == 3 * 2 and list(runs.columns[:3]) == ["run", "run.seed", "arm"]
+    assert len(runs) == 3 * 3 and list(runs.columns[:3]) == ["run", "run.seed", "arm"]
     assert sorted(runs["run.seed"].unique()) == [1, 2, 3]
     weekly = pd.read_parquet(tmp_path / "collected" / "weekly.parquet")
-    assert len(weekly) == 3 * 2 * 9 and "run.seed" in weekly.columns
+    assert len(weekly) == 3 * 3 * 9 and "run.seed" in weekly.columns
     assert (tmp_path / "collected" / "function_final.png").stat().st_size > 10_000
 
 
