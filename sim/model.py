@@ -40,7 +40,7 @@ from .params import (
 )
 from .pathways import Encounters
 from .rng import Streams
-from .state import IN_CARE, ClinicianState, DyadState, PatientState
+from .state import IN_CARE, ClinicianState, DyadState, PatientState, apply_campaign
 
 
 class CareModel(Model):
@@ -90,6 +90,7 @@ class CareModel(Model):
         groups = list(dict.fromkeys([*self.population.cultural_group_shares, *self.workforce.cultural_group_shares]))
         self.cultural_groups = groups
         self.patients = PatientState(self.population, self.run_params, groups, self.streams)
+        apply_campaign(self.patients, self.service)
         self.clinicians = ClinicianState(self.workforce, self.served_patients(), groups, self.streams, self.service)
         self.dyads = DyadState(self.patients.n, self.run_params.dyad_slots)
         p = self.patients

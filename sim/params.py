@@ -253,6 +253,8 @@ class ServiceParams:
     training_validation: float = real(0.0)  # ... of validation propensity
     training_clarity: float = real(0.0)  # ... of explanation clarity
     training_humility: float = real(0.0)  # ... of cultural humility
+    campaign_delay_reduction: float = prob(0.0)  # anti-stigma campaign: share cut from help-seeking delay
+    campaign_stigma_reduction: float = prob(0.0)  # ... and from felt stigma at entry
     review_interval_weeks: int = count(12, lo=1)  # outcome review (step up / down / discharge)
     step_up_threshold_points: float = points(3.0)  # reported improvement below this -> step up
     discharge_below_points: float = points(6.0)  # reported PHQ-15 at or below -> step down/discharge

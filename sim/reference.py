@@ -57,6 +57,7 @@ from .state import (
     ClinicianState,
     DyadState,
     PatientState,
+    apply_campaign,
 )
 
 SPECIALIST_VISIT, FOLLOWUP, INTAKE, ON_DEMAND = range(4)
@@ -667,6 +668,7 @@ class ReferenceModel(Model):
         self.cultural_groups = groups
         # The cohort and the team come from the same draws as the engine's.
         self._patient_arrays = PatientState(self.population, self.run_params, groups, self.streams)
+        apply_campaign(self._patient_arrays, self.service)
         self._clinician_arrays = ClinicianState(
             self.workforce, float(self.population.n_patients), groups, self.streams, self.service
         )

@@ -154,6 +154,21 @@ class PatientState:
         self.recycled_max = np.zeros(n, np.int32)  # largest n_i of recycled dyads, for UPC
 
 
+def apply_campaign(p: PatientState, service: ServiceParams) -> None:
+    """An anti-stigma campaign shortens help-seeking delay and lowers felt stigma.
+
+    Applied after the cohort is drawn, so arms with and without a campaign keep
+    the same patients and draws (common random numbers).
+    """
+    if service.campaign_delay_reduction > 0:
+        delay = np.floor(p.help_seeking_delay_weeks * (1.0 - service.campaign_delay_reduction)).astype(np.int32)
+        p.help_seeking_delay_weeks = delay
+        p.presentation_week = p.arrival_week + delay
+    if service.campaign_stigma_reduction > 0:
+        p.stigma = p.stigma * (1.0 - service.campaign_stigma_reduction)
+        p.stigma_baseline = p.stigma.copy()
+
+
 class DyadState:
     """Alliance of each patient with each clinician seen, in a few slots per patient.
 

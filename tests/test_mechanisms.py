@@ -333,3 +333,12 @@ def test_m18_short_capacity_makes_waits_and_costs_trust():
     # Trust of everyone who has asked for care, waiting or seen.
     presented = lambda m: m.patients.trust[m.patients.status != NOT_PRESENTED].mean()  # noqa: E731
     assert presented(short) < presented(ample)
+
+
+def test_anti_stigma_campaign_brings_patients_sooner_and_less_dismissed():
+    none = simulate(weeks=30)
+    campaign = simulate(weeks=30, campaign_delay_reduction=0.5, campaign_stigma_reduction=0.5)
+    assert campaign.patients.presentation_week.mean() < none.patients.presentation_week.mean()
+    assert np.array_equal(campaign.patients.baseline_severity, none.patients.baseline_severity)  # same cohort
+    rate = lambda m: m.patients.dismissals.sum() / m.patients.encounters.sum()  # noqa: E731
+    assert rate(campaign) < rate(none)
