@@ -179,6 +179,7 @@ def patient_table(model: CareModel) -> pd.DataFrame:
         "function_change": f1 - f0,
         "wsas_baseline": wsas(f0),
         "wsas_final": wsas(f1),
+        "symptoms_week12": p.symptoms_week12,
         "improved": (s0 - s1) >= IMPROVEMENT_POINTS,
         "deteriorated": (s1 - s0) >= IMPROVEMENT_POINTS,
         "alliance_third": p.alliance_third,

@@ -42,6 +42,8 @@ from .pathways import Encounters
 from .rng import Streams
 from .state import IN_CARE, ClinicianState, DyadState, PatientState, apply_campaign
 
+ON_TRACK_WEEK = 12  # week at which routine outcome monitoring asks "is this patient on track?"
+
 
 class CareModel(Model):
     """Patients and clinicians in one care system, under one care model.
@@ -173,6 +175,8 @@ class CareModel(Model):
         recovery.feedback_loop(p, idx, mech)
         recovery.distress_and_function(p, idx, mech)
         recovery.count_adherence(p, idx)
+        if week == ON_TRACK_WEEK:
+            p.symptoms_week12[:] = p.symptoms
 
         # 8. Emergency attendances and disengagement.
         engagement.emergencies(p, idx, mech, streams, self.costs.emergency, self.costs.investigation)

@@ -600,6 +600,8 @@ class RefPatient(Agent):
         if self.status != NOT_PRESENTED:
             self.adherence_sum += self.adherence
             self.weeks_presented += 1
+        if self.model.week == 12:
+            self.symptoms_week12 = self.symptoms
 
     def emergency_and_dropout(self) -> None:
         """Emergency attendances (M14) and disengagement (M13)."""

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .experiment import OUTCOMES, ExperimentResult, reference_arm, t_interval
+from .experiment import OUTCOMES, ExperimentResult, compare_arms, reference_arm, t_interval
 from .params import ROLES, STATUSES, ServiceParams
 
 UTILITY_AT_ZERO = 0.35  # utility weight at functioning 0
@@ -102,6 +102,30 @@ def equity(result: ExperimentResult) -> pd.DataFrame:
     )
     table["patients"] = (table["patients"] / result.config.run.replicates).round(0).astype(int)
     return table.round(3)
+
+
+def not_on_track(result: ExperimentResult) -> pd.DataFrame:
+    """Paired comparison among patients not on track at week 12 in the reference arm.
+
+    The subgroup is defined once per replicate from the reference arm (symptoms
+    at week 12 no lower than at baseline), then followed in every arm: the same
+    patients, so the comparison stays paired (as routine outcome monitoring
+    would flag them under current care).
+    """
+    p, ref = result.patients, reference_arm(result.config)
+    base = p[p["arm"] == ref]
+    flagged = base.loc[base["symptoms_week12"] >= base["symptoms_baseline"], ["replicate", "patient_id"]]
+    subgroup = p.merge(flagged, on=["replicate", "patient_id"])
+    if subgroup.empty:
+        return pd.DataFrame()
+    summary = compare_arms(subgroup, ref)
+    keep = summary["outcome"].isin(["function_final", "symptoms_final", "improved", "dropout", "cost"])
+    table = summary[keep].copy()
+    table["value"] = [_fmt(r.mean, r.ci_low, r.ci_high) for r in table.itertuples()]
+    wide = table.pivot_table(index="description", columns=["arm", "contrast"], values="value", aggfunc="first")
+    wide.columns = [a if c == "level" else f"{a} − {ref}" for a, c in wide.columns]
+    share = len(flagged) / max(len(base), 1)
+    return wide.assign(**{"share of patients": f"{share:.2f}"})
 
 
 def _png(fig: plt.Figure) -> str:
@@ -289,6 +313,10 @@ def build_report(result: ExperimentResult, figures: Path | None = None) -> str:
         "functioning/100; QALYs = area under the weekly mean utility over the horizon.</p>",
         _table(_economics_summary(econ, ref), "economics"),
         _img(_ce_plane(econ, ref), "cost-effectiveness plane"),
+        "<h2>Patients not on track at 12 weeks</h2>",
+        "<p class='note'>Patients whose symptoms at week 12 were no lower than at baseline under the reference "
+        "scenario — those routine outcome monitoring would flag — followed in every scenario (paired).</p>",
+        _table(not_on_track(result), "not_on_track"),
         "<h2>Equity: outcomes by cultural group</h2>",
         _table(equity(result), "equity"),
         "<h2>Over time</h2>",

@@ -146,6 +146,7 @@ class PatientState:
         self.adherence_sum = np.zeros(n)  # summed over weeks since presentation
         self.weeks_presented = np.zeros(n, np.int32)
         self.alliance_third = np.full(n, np.nan)  # alliance at the third encounter, 0–1
+        self.symptoms_week12 = np.full(n, np.nan)  # PHQ-15 at week 12 (routine outcome monitoring)
 
         # --- continuity of care (of the patient's own visit history) ---
         self.last_clinician = np.full(n, -1, np.int32)

@@ -132,3 +132,12 @@ def test_plain_language_paragraph_states_the_difference_and_the_limits(report):
     diff = s[(s.outcome == "function_final") & (s.contrast == "vs fragmented")].iloc[0]["mean"]
     assert f"{abs(diff):.1f} points" in text
     assert "What these numbers cannot say" in text
+
+
+def test_not_on_track_patients_are_reported_separately(report):
+    result, page = report
+    table = page.tables["not_on_track"]
+    assert row(table, "Functioning at the horizon") and "coordinated − fragmented" in table[0]
+    base = result.patients[result.patients["arm"] == "fragmented"]
+    share = float((base["symptoms_week12"] >= base["symptoms_baseline"]).mean())
+    assert row(table, "Functioning at the horizon")[-1] == f"{share:.2f}"
