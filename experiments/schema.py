@@ -55,9 +55,16 @@ def _convert(value: Any, kind: Any) -> Any:
     return value
 
 
+def mix(low: float, high: float, weight: float) -> float:
+    """``low`` + weight x (``high`` - ``low``): a point between two presets (the ``${mix:...}`` resolver)."""
+    return float(low) + float(weight) * (float(high) - float(low))
+
+
 def register() -> None:
-    """Store the schema as ``base_config`` (used by ``conf/config.yaml``)."""
+    """Store the schema as ``base_config`` (used by ``conf/config.yaml``) and the ``mix`` resolvers."""
     ConfigStore.instance().store(name="base_config", node=mirror(Config))
+    OmegaConf.register_new_resolver("mix", mix, replace=True)
+    OmegaConf.register_new_resolver("mixint", lambda a, b, w: round(mix(a, b, w)), replace=True)
 
 
 def to_config(cfg: DictConfig) -> Config:
