@@ -6,7 +6,7 @@
 Each measurement runs in a fresh process, so peak memory (max RSS) is that
 run's alone and includes Python, NumPy, Mesa and the model's arrays and agents.
 Targets (2-core machine): 100,000 patients x 104 weeks in < 20 s and < 2 GiB;
-the default experiment end to end (both arms, 10 replicates, start-up
+the default experiment end to end (all arms, 10 replicates, start-up
 included) in < 30 s.
 """
 
