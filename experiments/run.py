@@ -13,14 +13,16 @@ exact config (seed included) already finished there, and never overwrites one.
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
 import hydra
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from experiments.schema import register, to_config
@@ -29,6 +31,18 @@ from sim.output import finished_run, write_results
 from sim.params import ConfigError
 
 register()
+
+
+def sweep_progress(sweep_dir: Path) -> str:
+    """``sweep: k of n jobs complete`` for a multirun folder (the jobs' own overrides give n)."""
+    try:
+        task = list(OmegaConf.load(sweep_dir / "multirun.yaml").hydra.overrides.task)
+        overrides = OverridesParser.create().parse_overrides(task)
+        total = math.prod(len(list(o.sweep_string_iterator())) for o in overrides if o.is_sweep_override())
+    except (OSError, ValueError, AttributeError):
+        return ""
+    done = len(list(sweep_dir.glob("*/manifest.json")))
+    return f"sweep: {done} of {total} jobs complete ({sweep_dir})"
 
 
 def _remove_if_empty(folder: Path) -> None:
@@ -53,6 +67,7 @@ def main(cfg: DictConfig) -> None:
         if done is not None:
             _remove_if_empty(out_dir)
             print(f"already complete, skipped: {done}")
+            print(sweep_progress(Path(hydra_cfg.sweep.dir)))
             return
     n_runs = config.run.replicates * len(config.arms)
     bar = tqdm(total=n_runs, desc=config.experiment, unit="run", disable=None)
@@ -76,6 +91,8 @@ def main(cfg: DictConfig) -> None:
         )
         print(headline(result.summary).to_string())
     print(f"\nresults: {folder}")
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        print(sweep_progress(Path(hydra_cfg.sweep.dir)))
 
 
 if __name__ == "__main__":

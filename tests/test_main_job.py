@@ -167,6 +167,7 @@ def test_sweeps_resume_without_overwriting_and_collect_into_one_table(tmp_path):
     proc = run_cli(*base, "run.seed=1,2,3")
     assert proc.returncode == 0, proc.stderr
     assert "already complete, skipped" in proc.stdout
+    assert "sweep: 3 of 3 jobs complete" in proc.stdout
     assert (tmp_path / "0" / "patients.parquet").stat().st_mtime_ns == first  # never overwritten
     assert sorted(p.parent.name for p in tmp_path.glob("*/manifest.json")) == ["0", "1", "2"]
 
