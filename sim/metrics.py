@@ -107,7 +107,7 @@ def weekly_summary(model: CareModel, alliance: np.ndarray | None = None) -> dict
     inc = model.totals.increments(p)
     out.update(inc)
     out["visits"] = sum(inc[f"visits_{r}"] for r in ROLES)
-    out["unmet_requests"] = getattr(model, "unmet_requests", 0)
+    out["unmet_requests"] = model.unmet_requests
     return out
 
 

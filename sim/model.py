@@ -40,7 +40,35 @@ from .params import (
 )
 from .pathways import Encounters
 from .rng import Streams
-from .state import IN_CARE, ClinicianState, DyadState, PatientState, apply_campaign
+from .state import IN_CARE, NEVER, ClinicianState, DyadState, PatientState, apply_campaign
+
+
+def initial_state(
+    service: ServiceParams,
+    run: RunParams,
+    population: PopulationParams,
+    workforce: WorkforceParams,
+    mechanisms: MechanismParams,
+    streams: Streams,
+) -> tuple[list[str], PatientState, ClinicianState]:
+    """The cohort and the team at week 0, from the run's streams (shared by the engine and the reference).
+
+    Returns the cultural group names, the patients (after any anti-stigma
+    campaign, functioning at the level symptoms and activity allow) and the
+    clinicians, sized for the cohort or, for an open cohort, its mean size over
+    the run.
+    """
+    groups = list(dict.fromkeys([*population.cultural_group_shares, *workforce.cultural_group_shares]))
+    patients = PatientState(population, run, groups, streams)
+    apply_campaign(patients, service)
+    patients.function[:] = recovery.function_target(patients, slice(None), mechanisms)
+    patients.baseline_function[:] = patients.function
+    served = float(population.n_patients)
+    if population.cohort == "open":
+        served += population.arrivals_per_week * run.weeks / 2.0
+    clinicians = ClinicianState(workforce, served, groups, streams, service)
+    return groups, patients, clinicians
+
 
 ON_TRACK_WEEK = 12  # week at which routine outcome monitoring asks "is this patient on track?"
 
@@ -89,15 +117,12 @@ class CareModel(Model):
         self.streams = Streams(seed, audit=audit)
         self.week = 0
 
-        groups = list(dict.fromkeys([*self.population.cultural_group_shares, *self.workforce.cultural_group_shares]))
-        self.cultural_groups = groups
-        self.patients = PatientState(self.population, self.run_params, groups, self.streams)
-        apply_campaign(self.patients, self.service)
-        self.clinicians = ClinicianState(self.workforce, self.served_patients(), groups, self.streams, self.service)
+        self.cultural_groups, self.patients, self.clinicians = initial_state(
+            self.service, self.run_params, self.population, self.workforce, self.mechanisms, self.streams
+        )
         self.dyads = DyadState(self.patients.n, self.run_params.dyad_slots)
         p = self.patients
-        p.function[:] = recovery.function_target(p, slice(None), self.mechanisms)
-        p.baseline_function[:] = p.function
+        self.unmet_requests = 0  # requests without a slot this week
         self.visit_cost = np.array([self.costs.visit.get(r, 0.0) for r in ROLES])
         self.seen = np.zeros(p.n, bool)  # had an encounter this week
         self.encounters = Encounters(*(np.zeros(0, np.int64) for _ in range(4)))
@@ -114,13 +139,6 @@ class CareModel(Model):
         recording = self.run_params.trajectories or journeys > 0
         self._trajectory: list[pd.DataFrame] | None = [] if recording else None
         self._trajectory_first = None if self.run_params.trajectories else journeys
-
-    def served_patients(self) -> float:
-        """Patients the workforce is sized for: the cohort, or an open cohort's mean size over the run."""
-        pop = self.population
-        if pop.cohort == "open":
-            return pop.n_patients + pop.arrivals_per_week * self.run_params.weeks / 2.0
-        return float(pop.n_patients)
 
     def population_index(self) -> slice | np.ndarray:
         """Patients who have arrived (all of them in a closed cohort)."""
@@ -158,7 +176,7 @@ class CareModel(Model):
         pathways.refer(enc, reported, p, week, service, mech, streams, self.costs.referral)
         pathways.review(p, reported, week, service)
         repaired = pathways.case_review(p, d, week, service, mech, streams, self.costs.case_review)
-        has_open = d.rupture_week[repaired] != -1
+        has_open = d.rupture_week[repaired] != NEVER
         rows, slots = np.nonzero(has_open)
         alliance.repair(p, d, repaired[rows], slots, mech)
         alliance.lapse_ruptures(p, d, week, mech)

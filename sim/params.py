@@ -522,11 +522,6 @@ def validate(obj: Any, path: str = "") -> None:
             _fail("run.reference_arm", obj.run.reference_arm, f"one of the arms: {', '.join(obj.arms)}")
 
 
-def with_overrides(obj: Any, **changes: Any) -> Any:
-    """A copy of a frozen parameter dataclass with some fields replaced."""
-    return dataclasses.replace(obj, **changes)
-
-
 def from_dict(cls: type, data: dict[str, Any] | None, path: str = "") -> Any:
     """Build a parameter dataclass tree from plain mappings, rejecting unknown keys.
 

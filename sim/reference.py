@@ -32,6 +32,7 @@ import pandas as pd
 from mesa import Agent, Model
 
 from .metrics import patient_table
+from .model import initial_state
 from .params import (
     ROLES,
     CostParams,
@@ -41,7 +42,6 @@ from .params import (
     ServiceParams,
     WorkforceParams,
 )
-from .recovery import function_target
 from .rng import Streams
 from .state import (
     CLINICIAN_TRAITS,
@@ -54,10 +54,8 @@ from .state import (
     NOT_PRESENTED,
     SPECIALIST,
     WAITING,
-    ClinicianState,
     DyadState,
     PatientState,
-    apply_campaign,
 )
 
 SPECIALIST_VISIT, FOLLOWUP, INTAKE, ON_DEMAND = range(4)
@@ -666,18 +664,11 @@ class ReferenceModel(Model):
             raise ValueError("the reference model covers the closed cohort only")
         self.streams = Streams(seed)
         self.week = 0
-        groups = list(dict.fromkeys([*self.population.cultural_group_shares, *self.workforce.cultural_group_shares]))
-        self.cultural_groups = groups
         # The cohort and the team come from the same draws as the engine's.
-        self._patient_arrays = PatientState(self.population, self.run_params, groups, self.streams)
-        apply_campaign(self._patient_arrays, self.service)
-        self._clinician_arrays = ClinicianState(
-            self.workforce, float(self.population.n_patients), groups, self.streams, self.service
+        self.cultural_groups, self._patient_arrays, self._clinician_arrays = initial_state(
+            self.service, self.run_params, self.population, self.workforce, self.mechanisms, self.streams
         )
-        mech = self.mechanisms
         p = self._patient_arrays
-        p.function[:] = function_target(p, slice(None), mech)  # start where symptoms and activity allow
-        p.baseline_function[:] = p.function
         self.visit_cost = [self.costs.visit.get(r, 0.0) for r in ROLES]
         self.patient_list = [RefPatient(self, i) for i in range(p.n)]
         self.clinician_list = [RefClinician(self, i) for i in range(self._clinician_arrays.n)]

@@ -129,12 +129,6 @@ def load_targets(path: str | Path) -> list[Target]:
     return targets
 
 
-def arms_needed(targets: list[Target]) -> set[str]:
-    """Care models the targets are measured in (besides "each")."""
-    named = {t.arm for t in targets if t.arm != "each"}
-    return named | {t.versus for t in targets if t.versus}
-
-
 def evaluate(result: ExperimentResult, targets: list[Target]) -> pd.DataFrame:
     """Score a finished experiment against targets.
 
