@@ -51,30 +51,35 @@ def _open_dyads(
     enc: Encounters,
     p: PatientState,
     d: DyadState,
+    match: np.ndarray,
     contradiction: np.ndarray,
     service: ServiceParams,
     mech: MechanismParams,
 ) -> np.ndarray:
-    """The dyad slot of each encounter, opening new dyads where needed (M1, M15)."""
+    """The dyad slot of each encounter, opening new dyads where needed (M1, M15).
+
+    ``match`` marks, per encounter and slot, the slot already held by the clinician.
+    """
     pat, clin = enc.patient, enc.clinician
-    slots = d.clinician[pat]
-    match = slots == clin[:, None]
-    found = match.any(axis=1)
     slot = match.argmax(axis=1)
-    new = np.flatnonzero(~found)
+    new = np.flatnonzero(~match.any(axis=1))
     if new.size:
-        # Empty slots first, then the least recently seen clinician's slot.
-        age = np.where(slots[new] < 0, NEVER - 1, d.last_week[pat[new]])
-        slot[new] = age.argmin(axis=1)
-        np_, ns = pat[new], slot[new]
-        recycled = d.clinician[np_, ns] >= 0
-        n_old = d.encounters[np_, ns].astype(np.int64)
+        np_ = pat[new]
+        # Empty slots first (their last week is NEVER, before any encounter), then
+        # the least recently seen clinician's slot.
+        slot[new] = d.last_week[np_].argmin(axis=1)
+        ns = slot[new]
+        # Flat positions: gathering from raveled arrays is faster than 2-D fancy indexing.
+        width = d.clinician.shape[1]
+        at = np_ * width + ns
+        recycled = d.clinician.ravel()[at] >= 0
+        n_old = d.encounters.ravel()[at].astype(np.int64)
         p.recycled_sumsq[np_] += np.where(recycled, n_old**2, 0)
         p.recycled_max[np_] = np.maximum(p.recycled_max[np_], np.where(recycled, n_old, 0))
 
         cur = d.current[np_]
         has_cur = cur >= 0
-        cur_slot = np.maximum(cur, 0)
+        at_cur = np_ * width + np.maximum(cur, 0)
         transfer = np.where(has_cur & ~contradiction[new], service.alliance_transfer, 0.0)
         bond_base = np.clip(
             mech.bond_initial
@@ -88,11 +93,12 @@ def _open_dyads(
             (d.goals, mech.goals_initial),
             (d.tasks, mech.tasks_initial),
         ):
-            carried = np.where(has_cur, values[np_, cur_slot], base)
-            values[np_, ns] = base + transfer * np.maximum(carried - base, 0.0)
-        d.clinician[np_, ns] = clin[new]
-        d.encounters[np_, ns] = 0
-        d.rupture_week[np_, ns] = NEVER
+            flat = values.ravel()
+            carried = np.where(has_cur, flat[at_cur], base)
+            flat[at] = base + transfer * np.maximum(carried - base, 0.0)
+        d.clinician.ravel()[at] = clin[new]
+        d.encounters.ravel()[at] = 0
+        d.rupture_week.ravel()[at] = NEVER
     return slot
 
 
@@ -135,9 +141,10 @@ def encounter(
         return np.zeros(0, bool)
 
     # 1. Dyad; a new clinician's explanation may contradict the plan (M15, M5).
-    is_new = ~(d.clinician[pat] == clin[:, None]).any(axis=1)
+    match = d.clinician[pat] == clin[:, None]
+    is_new = ~match.any(axis=1)
     contradiction = is_new & (p.encounters[pat] > 0) & (u_coherent >= service.message_coherence)
-    slot = _open_dyads(enc, p, d, contradiction, service, mech)
+    slot = _open_dyads(enc, p, d, match, contradiction, service, mech)
     k = (pat, slot)
     con = pat[contradiction]
     p.contradictions[con] += 1

@@ -78,8 +78,9 @@ def present(p: PatientState, week: int) -> None:
 def followup_role(p: PatientState, idx: np.ndarray) -> np.ndarray:
     """Role leading care at each patient's care step (M17): GP, therapy, or MDT."""
     step = p.care_step[idx]
-    mdt_role = np.where(p.encounters[idx] % 2 == 0, COORDINATOR, p.therapy_role[idx])
-    return np.select([step == 0, step == 1], [GP, p.therapy_role[idx]], mdt_role).astype(np.int8)
+    therapy = p.therapy_role[idx]
+    mdt_role = np.where(p.encounters[idx] % 2 == 0, COORDINATOR, therapy)
+    return np.where(step == 0, GP, np.where(step == 1, therapy, mdt_role)).astype(np.int8)
 
 
 def followup_interval(p: PatientState, idx: np.ndarray, service: ServiceParams) -> np.ndarray:
@@ -202,9 +203,7 @@ def allocate(
     waited = week - np.where(req.kind == INTAKE, p.presentation_week[req.patient], week)
     order = np.lexsort((u_tie, -waited, req.kind, clinician))
     sorted_clin = clinician[order]
-    start = np.r_[0, np.flatnonzero(np.diff(sorted_clin)) + 1]
-    group_start = np.repeat(start, np.diff(np.r_[start, sorted_clin.size]))
-    rank = np.arange(sorted_clin.size) - group_start
+    rank = np.arange(sorted_clin.size) - np.searchsorted(sorted_clin, sorted_clin)  # place in the clinician's queue
     accepted = np.zeros(req.patient.size, bool)
     ok = sorted_clin >= 0
     accepted[order[ok]] = rank[ok] < c.capacity[sorted_clin[ok]]

@@ -3,7 +3,7 @@
 This is the version to read first. Each :class:`RefPatient` and
 :class:`RefClinician` is an ordinary Mesa agent holding plain Python numbers,
 and each mechanism is a few lines of scalar arithmetic, in the style of Mesa's
-examples. It is about 40 times slower than :class:`sim.model.CareModel`,
+examples. At 10,000 patients it is about 50 times slower than :class:`sim.model.CareModel`,
 which does exactly the same with arrays, so the two can be compared
 (``tests/test_reference.py``) and timed side by side
 (``benchmarks/bench_reference.py``).

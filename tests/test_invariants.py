@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from sim.model import CareModel
 from sim.params import MechanismParams, PopulationParams, RunParams, ServiceParams, validate
-from sim.state import NOT_PRESENTED
+from sim.state import NEVER, NOT_PRESENTED
 
 unit = st.floats(0.0, 1.0)
 
@@ -96,6 +96,8 @@ def test_states_stay_in_bounds_and_patients_are_conserved(service, mech, populat
         assert 0.0 <= p.symptoms.min() and p.symptoms.max() <= 30.0
         assert 0.0 <= p.function.min() and p.function.max() <= 100.0
         used = d.clinician >= 0
+        # A slot is empty exactly when it has never held an encounter (new dyads fill these first).
+        assert np.array_equal(~used, d.last_week == NEVER)
         for values in (d.bond, d.goals, d.tasks):
             assert np.all((values[used] >= 0.0) & (values[used] <= 1.0))
         s = model.summary
