@@ -69,9 +69,7 @@ def _open_dyads(
         # the least recently seen clinician's slot.
         slot[new] = d.last_week[np_].argmin(axis=1)
         ns = slot[new]
-        # Flat positions: gathering from raveled arrays is faster than 2-D fancy indexing.
-        width = d.clinician.shape[1]
-        at = np_ * width + ns
+        at = d.flat(np_, ns)
         recycled = d.clinician.ravel()[at] >= 0
         n_old = d.encounters.ravel()[at].astype(np.int64)
         p.recycled_sumsq[np_] += np.where(recycled, n_old**2, 0)
@@ -79,7 +77,7 @@ def _open_dyads(
 
         cur = d.current[np_]
         has_cur = cur >= 0
-        at_cur = np_ * width + np.maximum(cur, 0)
+        at_cur = d.flat(np_, np.maximum(cur, 0))
         transfer = np.where(has_cur & ~contradiction[new], service.alliance_transfer, 0.0)
         bond_base = np.clip(
             mech.bond_initial

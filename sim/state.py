@@ -199,12 +199,19 @@ class DyadState:
         self.current[patient] = slot
         self._flat = None
 
+    def flat(self, patient: np.ndarray, slot: np.ndarray) -> np.ndarray:
+        """Positions of dyads in the raveled (patient x slot) arrays.
+
+        Gathering and scattering through ``values.ravel()[flat]`` is several times
+        faster than 2-D fancy indexing; the arrays are C-contiguous, so ``ravel()``
+        is a view and writes reach the state.
+        """
+        return patient * self.clinician.shape[1] + slot
+
     def _current_flat(self) -> np.ndarray:
-        # Flat positions of the latest dyads, computed once per change of ``current``:
-        # gathering from a raveled array is several times faster than 2-D fancy indexing.
+        # Flat positions of the latest dyads, computed once per change of ``current``.
         if self._flat is None:
-            slots = self.clinician.shape[1]
-            self._flat = np.arange(self.current.size) * slots + np.maximum(self.current, 0)
+            self._flat = self.flat(np.arange(self.current.size), np.maximum(self.current, 0))
         return self._flat
 
     def current_values(self, values: np.ndarray) -> np.ndarray:
