@@ -30,8 +30,8 @@ def one_run(n_patients: int, weeks: int) -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
     import yaml
 
-    from sim.model import CareModel
-    from sim.params import PopulationParams, RunParams, ServiceParams
+    from sim.core.params import PopulationParams, RunParams, ServiceParams
+    from sim.engine.model import CareModel
 
     service = ServiceParams(**yaml.safe_load((ROOT / "conf/care_model/fragmented.yaml").read_text()))
     start = time.perf_counter()

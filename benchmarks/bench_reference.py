@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_reference.py                 # everything (about 6 minutes)
     .venv/bin/python benchmarks/bench_reference.py --skip-large    # only the side-by-side part
 
-1. Reference (sim/reference.py) and engine (sim/model.py) on the same config
+1. Reference (sim/reference.py) and engine (sim/engine/model.py) on the same config
    and seed, alternating in one process, at 1,000 and 10,000 patients x 104
    weeks: patient-weeks per second for each and their ratio (medians of
    --repeats runs).
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 def models(n: int, weeks: int):
     from experiments.schema import compose_config
-    from sim.model import CareModel
+    from sim.engine.model import CareModel
     from sim.reference import ReferenceModel
 
     cfg = compose_config()

@@ -26,9 +26,9 @@ from hydra.errors import ConfigCompositionException
 
 from experiments.cli import ROOT, add_model_arguments, results_folder, size_overrides
 from experiments.validate import DEFAULT_TARGETS, validation_config
-from sim.experiment import run_experiment
-from sim.params import ConfigError
-from sim.targets import evaluate, load_targets, loss
+from sim.analysis.experiment import run_experiment
+from sim.analysis.targets import evaluate, load_targets, loss
+from sim.core.params import ConfigError
 
 DEFAULT_PARAMS = ROOT / "conf" / "calibration" / "free.yaml"
 
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"best loss {study.best_value:.3f} after {args.trials} trials (start: {records[0]['loss']:.3f})")
     print(fit[["target", "arm", "band_low", "band_high", "simulated", "inside"]].round(3).to_string(index=False))
-    print("\nto use the fitted values, add these overrides (or set them as defaults in sim/params.py):")
+    print("\nto use the fitted values, add these overrides (or set them as defaults in sim/core/params.py):")
     print("  " + " ".join(overrides))
     print(f"results: {folder}")
     return 0 if math.isfinite(study.best_value) else 1

@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-from sim.sweeps import collect
+from sim.analysis.sweeps import collect
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
 from experiments.schema import compose_config
-from sim.classroom import ARMS, LESSONS, ClassroomModel
+from sim.classroom.model import ARMS, LESSONS, ClassroomModel
 
 CONFIG = compose_config()
 GP = CONFIG.workforce.gp

@@ -26,9 +26,9 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from experiments.schema import register, to_config
-from sim.experiment import headline, run_experiment
-from sim.output import finished_run, write_results
-from sim.params import ConfigError
+from sim.analysis.experiment import headline, run_experiment
+from sim.core.params import ConfigError
+from sim.outputs.writer import finished_run, write_results
 
 register()
 

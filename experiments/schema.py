@@ -1,10 +1,10 @@
 """Register the model's parameter dataclasses as Hydra structured-config schemas.
 
-``sim.params`` holds frozen dataclasses (the model must not change its own
+``sim.core.params`` holds frozen dataclasses (the model must not change its own
 parameters). Hydra merges configs into its schema in place, which a frozen
 node refuses, so the schema registered here is a mutable mirror with the same
 fields, types and defaults. After composition, :func:`to_config` builds the
-frozen ``sim.params.Config`` and checks every value's range.
+frozen ``sim.core.params.Config`` and checks every value's range.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
-from sim.params import Config, from_dict, validate
+from sim.core.params import Config, from_dict, validate
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
@@ -71,7 +71,7 @@ def to_config(cfg: DictConfig) -> Config:
     """The frozen, range-checked model config from a composed Hydra config.
 
     Raises:
-        sim.params.ConfigError: naming the key, the bad value and what is allowed.
+        sim.core.params.ConfigError: naming the key, the bad value and what is allowed.
     """
     data = OmegaConf.to_container(cfg, resolve=True)
     data.pop("hydra", None)
@@ -85,7 +85,7 @@ def compose_config(*overrides: str) -> Config:
 
     Raises:
         hydra.errors.ConfigCompositionException: wrong types or unknown keys.
-        sim.params.ConfigError: values out of range.
+        sim.core.params.ConfigError: values out of range.
     """
     register()
     GlobalHydra.instance().clear()

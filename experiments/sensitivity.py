@@ -33,8 +33,7 @@ from tqdm import tqdm
 
 from experiments.cli import ROOT, add_model_arguments, size_overrides
 from experiments.schema import compose_config
-from sim.params import ConfigError
-from sim.sensitivity import (
+from sim.analysis.sensitivity import (
     OUTCOMES,
     convergence_warnings,
     default_space,
@@ -44,6 +43,7 @@ from sim.sensitivity import (
     sobol_indices,
     top_factors,
 )
+from sim.core.params import ConfigError
 
 
 def figure(indices: pd.DataFrame, path) -> None:

@@ -20,10 +20,10 @@ import pandas as pd
 
 from experiments.cli import ROOT, add_model_arguments, progress, results_folder, size_overrides
 from experiments.schema import compose_config, preset_names
-from sim.experiment import run_experiment
-from sim.output import write_results
-from sim.params import Config, ConfigError
-from sim.targets import evaluate, load_targets, to_markdown
+from sim.analysis.experiment import run_experiment
+from sim.analysis.targets import evaluate, load_targets, to_markdown
+from sim.core.params import Config, ConfigError
+from sim.outputs.writer import write_results
 
 DEFAULT_TARGETS = ROOT / "conf" / "targets" / "published.yaml"
 

@@ -3,7 +3,7 @@
 This is the version to read first. Each :class:`RefPatient` and
 :class:`RefClinician` is an ordinary Mesa agent holding plain Python numbers,
 and each mechanism is a few lines of scalar arithmetic, in the style of Mesa's
-examples. At 10,000 patients it is about 50 times slower than :class:`sim.model.CareModel`,
+examples. At 10,000 patients it is about 50 times slower than :class:`sim.engine.model.CareModel`,
 which does exactly the same with arrays, so the two can be compared
 (``tests/test_reference.py``) and timed side by side
 (``benchmarks/bench_reference.py``).
@@ -31,9 +31,7 @@ import numpy as np
 import pandas as pd
 from mesa import Agent, Model
 
-from .metrics import patient_table
-from .model import initial_state
-from .params import (
+from .core.params import (
     ROLES,
     CostParams,
     MechanismParams,
@@ -42,8 +40,7 @@ from .params import (
     ServiceParams,
     WorkforceParams,
 )
-from .rng import Streams
-from .state import (
+from .core.state import (
     CLINICIAN_TRAITS,
     COORDINATOR,
     DISCHARGED,
@@ -57,6 +54,9 @@ from .state import (
     DyadState,
     PatientState,
 )
+from .core.streams import Streams
+from .engine.metrics import patient_table
+from .engine.model import initial_state
 
 SPECIALIST_VISIT, FOLLOWUP, INTAKE, ON_DEMAND = range(4)
 
@@ -640,7 +640,7 @@ class RefPatient(Agent):
 
 
 class ReferenceModel(Model):
-    """The care system, one agent at a time (same arguments as :class:`sim.model.CareModel`)."""
+    """The care system, one agent at a time (same arguments as :class:`sim.engine.model.CareModel`)."""
 
     def __init__(
         self,
@@ -715,7 +715,7 @@ class ReferenceModel(Model):
             self.step()
 
     def patient_table(self) -> pd.DataFrame:
-        """One row per patient, exactly as :func:`sim.metrics.patient_table` gives for the engine."""
+        """One row per patient, exactly as :func:`sim.engine.metrics.patient_table` gives for the engine."""
         self.patients, self.dyads = self.to_arrays()
         return patient_table(self)
 

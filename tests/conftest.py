@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from experiments.schema import compose_config, register
-from sim.model import CareModel
-from sim.params import (
+from sim.core.params import (
     Config,
     MechanismParams,
     PopulationParams,
@@ -17,6 +16,7 @@ from sim.params import (
     ServiceParams,
     WorkforceParams,
 )
+from sim.engine.model import CareModel
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"

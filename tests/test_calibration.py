@@ -7,11 +7,11 @@ import pytest
 import yaml
 from conftest import ROOT
 
-import sim.sensitivity as sens
+import sim.analysis.sensitivity as sens
 from experiments import calibrate, sensitivity, validate
-from sim.experiment import run_experiment
-from sim.params import ConfigError
-from sim.targets import evaluate, load_targets, loss
+from sim.analysis.experiment import run_experiment
+from sim.analysis.targets import evaluate, load_targets, loss
+from sim.core.params import ConfigError
 
 
 def test_defaults_reproduce_every_published_target():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import compose_config
 
-from sim.classroom import ARMS, LESSONS, ClassroomModel
+from sim.classroom.model import ARMS, LESSONS, ClassroomModel
 
 CONFIG = compose_config()
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT, compose_config
 from hydra.errors import ConfigCompositionException
 
-from sim.params import Config, ConfigError, PopulationParams, ServiceParams, from_dict, validate
+from sim.core.params import Config, ConfigError, PopulationParams, ServiceParams, from_dict, validate
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.model import CareModel
-from sim.params import MechanismParams, PopulationParams, RunParams, ServiceParams, validate
-from sim.state import NEVER, NOT_PRESENTED
+from sim.core.params import MechanismParams, PopulationParams, RunParams, ServiceParams, validate
+from sim.core.state import NEVER, NOT_PRESENTED
+from sim.engine.model import CareModel
 
 unit = st.floats(0.0, 1.0)
 

@@ -16,7 +16,7 @@ import yaml
 from conftest import CONF, ROOT, compose_config
 
 from experiments.collect import main as collect_main
-from sim.experiment import run_experiment
+from sim.analysis.experiment import run_experiment
 
 DOC = (ROOT / "docs" / "outputs.md").read_text()
 DOCUMENTED = set(re.findall(r"`([a-z_0-9]+)`", DOC))

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from conftest import simulate
 
-from sim.agents import Clinician, Patient
-from sim.metrics import continuity_indices, wai, wsas
-from sim.model import CareModel
-from sim.params import CONDITIONS, PopulationParams, RunParams, ServiceParams
-from sim.state import DyadState, PatientState
+from sim.core.params import CONDITIONS, PopulationParams, RunParams, ServiceParams
+from sim.core.state import DyadState, PatientState
+from sim.engine.agents import Clinician, Patient
+from sim.engine.metrics import continuity_indices, wai, wsas
+from sim.engine.model import CareModel
 
 
 def visits_to_state(histories: list[list[int]], slots: int = 3) -> tuple[PatientState, DyadState]:

@@ -10,8 +10,8 @@ import pytest
 from conftest import compose_config
 
 from experiments.schema import preset_names
-from sim.metrics import patient_table
-from sim.model import CareModel
+from sim.engine.metrics import patient_table
+from sim.engine.model import CareModel
 from sim.reference import ReferenceModel
 
 CONFIG = compose_config(*[f"+care_model@arms.{name}_preset={name}" for name in preset_names("care_model")])

@@ -7,9 +7,9 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from sim.experiment import run_experiment
-from sim.output import write_results
-from sim.report import cost_by_event, economics, utility
+from sim.analysis.experiment import run_experiment
+from sim.outputs.report import cost_by_event, economics, utility
+from sim.outputs.writer import write_results
 
 
 class Tables(HTMLParser):

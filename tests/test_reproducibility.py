@@ -6,10 +6,10 @@ import filecmp
 
 import pandas as pd
 
-from sim.experiment import run_arm, run_experiment
-from sim.metrics import patient_table
-from sim.output import write_results
-from sim.rng import CARE_INDEPENDENT_STREAMS
+from sim.analysis.experiment import run_arm, run_experiment
+from sim.core.streams import CARE_INDEPENDENT_STREAMS
+from sim.engine.metrics import patient_table
+from sim.outputs.writer import write_results
 
 TRAITS = [
     "condition",

@@ -16,7 +16,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from conftest import compose_config  # noqa: E402
 
-from sim.experiment import run_experiment  # noqa: E402
+from sim.analysis.experiment import run_experiment  # noqa: E402
 
 GOLDEN_OVERRIDES = ("population.n_patients=150", "run.replicates=1", "run.weeks=26", "run.seed=7")
 COLUMNS = [

@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .experiment import OUTCOMES, ExperimentResult, compare_arms, reference_arm, t_interval
-from .params import ROLES, STATUSES, ServiceParams
+from ..analysis.experiment import OUTCOMES, ExperimentResult, compare_arms, reference_arm, t_interval
+from ..core.params import ROLES, STATUSES, ServiceParams
 
 UTILITY_AT_ZERO = 0.35  # utility weight at functioning 0
 UTILITY_AT_FULL = 0.90  # utility weight at functioning 100
@@ -284,7 +284,7 @@ def build_report(result: ExperimentResult, figures: Path | None = None) -> str:
 
     Args:
         result: A finished experiment.
-        figures: Folder holding the standard figures (``sim.plots.standard_figures``).
+        figures: Folder holding the standard figures (``sim.outputs.plots.standard_figures``).
     """
     config, ref = result.config, reference_arm(result.config)
     econ = economics(result)

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .params import CONDITIONS, ROLES, STATUSES
-from .state import DyadState, PatientState
+from ..core.params import CONDITIONS, ROLES, STATUSES
+from ..core.state import DyadState, PatientState
 
 if TYPE_CHECKING:
     from .model import CareModel

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .metrics import patient_table
-from .model import CareModel
-from .params import ROLES, Config, validate
-from .rng import replicate_seed
+from ..core.params import ROLES, Config, validate
+from ..core.streams import replicate_seed
+from ..engine.metrics import patient_table
+from ..engine.model import CareModel
 
 OUTCOMES: dict[str, str] = {
     "function_final": "Functioning at the horizon (0-100, higher better)",

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ..core.params import ConfigError
 from .experiment import ExperimentResult, t_interval
-from .params import ConfigError
 
 Metric = Callable[[pd.DataFrame, pd.DataFrame | None, float], float]
 """(patients of the arm, patients of the comparison arm or None, years simulated) -> value."""

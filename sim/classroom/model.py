@@ -1,7 +1,7 @@
 """Two care models side by side, stepping together: the teaching model behind the dashboard.
 
 :class:`ClassroomModel` is an ordinary Mesa model holding one
-:class:`~sim.model.CareModel` per arm (coordinated and fragmented care), built
+:class:`~sim.engine.model.CareModel` per arm (coordinated and fragmented care), built
 on the same seed so both arms have the same patients and the same
 care-independent draws. Its data collector records each arm's weekly
 aggregates, and it keeps the story of a few patients (whom they saw,
@@ -9,7 +9,7 @@ validation or dismissal, ruptures and repairs, flares, dropout) so a class can
 follow one journey.
 
 Teaching levers are plain keyword arguments, so SolaraViz sliders map onto
-them; defaults come from the same :class:`~sim.params.Config` the command line
+them; defaults come from the same :class:`~sim.core.params.Config` the command line
 uses.
 """
 
@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from mesa import DataCollector, Model
 
-from .model import CareModel
-from .params import ROLES, STATUSES, Config, ServiceParams
-from .rng import replicate_seed
+from ..core.params import ROLES, STATUSES, Config, ServiceParams
+from ..core.streams import replicate_seed
+from ..engine.model import CareModel
 
 ARMS = ("coordinated", "fragmented")
 TRACKED_COLUMNS = (

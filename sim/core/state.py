@@ -2,7 +2,7 @@
 
 Patients, clinicians and dyads each keep their state in NumPy arrays, one
 element (or row) per agent, so the weekly step updates whole arrays at once.
-The Mesa agents in :mod:`sim.agents` read and write their own row.
+The Mesa agents in :mod:`sim.engine.agents` read and write their own row.
 
 Every array is declared here with its unit; nothing else adds state.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .params import CONDITIONS, ROLES, PopulationParams, RunParams, ServiceParams, WorkforceParams
-from .rng import Streams
+from .streams import Streams
 
 NOT_PRESENTED, WAITING, IN_CARE, DISCHARGED, DISENGAGED = range(5)
 GP, SPECIALIST, PSYCHOLOGIST, PHYSIOTHERAPIST, COORDINATOR = range(5)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .params import MechanismParams, ServiceParams
+from ..core.params import MechanismParams, ServiceParams
+from ..core.state import ClinicianState, PatientState
 from .pathways import Encounters
-from .state import ClinicianState, PatientState
 
 
 def reflect(enc: Encounters, p: PatientState, c: ClinicianState, service: ServiceParams, mech: MechanismParams) -> None:

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .params import MechanismParams, ServiceParams
+from ..core.params import MechanismParams, ServiceParams
+from ..core.state import GP, NEVER, SPECIALIST, ClinicianState, DyadState, PatientState
+from ..core.streams import Streams
 from .pathways import FOLLOWUP, SPECIALIST_VISIT, Encounters, logistic, logit
-from .rng import Streams
-from .state import GP, NEVER, SPECIALIST, ClinicianState, DyadState, PatientState
 
 
 def reported_symptoms(p: PatientState, d: DyadState, mech: MechanismParams) -> np.ndarray:

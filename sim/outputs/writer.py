@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from .experiment import ExperimentResult
-from .params import Config, to_dict
+from ..analysis.experiment import ExperimentResult
+from ..core.params import Config, to_dict
 
 PACKAGES = ("mesa", "numpy", "pandas", "scipy", "pyarrow", "seaborn", "matplotlib", "hydra-core", "omegaconf")
 
@@ -97,7 +97,7 @@ def write_results(
     """Write config, seeds, versions, tables and figures into ``target`` atomically.
 
     Args:
-        result: What :func:`sim.experiment.run_experiment` returned.
+        result: What :func:`sim.analysis.experiment.run_experiment` returned.
         target: The results folder to create (if it exists it must be empty;
             otherwise a free sibling name is used).
         overrides: Command-line overrides, recorded in the manifest.

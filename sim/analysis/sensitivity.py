@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
+from ..core.params import Config, ServiceParams, to_dict, validate
+from ..core.state import CLINICIAN_TRAITS
 from .experiment import ExperimentResult, run_experiment
-from .params import Config, ServiceParams, to_dict, validate
-from .state import CLINICIAN_TRAITS
 
 Outcome = Callable[[ExperimentResult], float]
 

@@ -4,7 +4,7 @@ The service side of the model: demand for encounters, routing to clinicians
 (M15 continuity), finite capacity and waiting (M18), referrals and navigation
 barriers (M15), outcome reviews with stepping and discharge (M17), and joint
 case reviews (M15). Every difference between care models enters here through
-:class:`~sim.params.ServiceParams` numbers, never through a branch on a name.
+:class:`~sim.core.params.ServiceParams` numbers, never through a branch on a name.
 
 Functions update the state arrays in place and return what the next stage
 needs; every random decision draws one number per patient from a named stream.
@@ -16,9 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .params import MechanismParams, ServiceParams
-from .rng import Streams
-from .state import (
+from ..core.params import MechanismParams, ServiceParams
+from ..core.state import (
     COORDINATOR,
     DISCHARGED,
     GP,
@@ -30,6 +29,7 @@ from .state import (
     DyadState,
     PatientState,
 )
+from ..core.streams import Streams
 
 # Request kinds, in booking priority: booked appointments first, then new
 # patients, then on-demand contacts.

@@ -1,6 +1,6 @@
 """Mesa agents: each Patient and Clinician reads and writes its row of the state arrays.
 
-The weekly step updates whole arrays at once (:mod:`sim.model`); these agents
+The weekly step updates whole arrays at once (:mod:`sim.engine.model`); these agents
 give teachers, dashboards and Mesa's own tools ordinary agent objects to look
 at and to change, e.g. ``model.agents_by_type[Patient]``.
 """
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import mesa
 
-from .params import CONDITIONS, ROLES, STATUSES
+from ..core.params import CONDITIONS, ROLES, STATUSES
 
 if TYPE_CHECKING:
     from .model import CareModel

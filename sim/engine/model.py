@@ -26,10 +26,7 @@ import numpy as np
 import pandas as pd
 from mesa import DataCollector, Model
 
-from . import alliance, engagement, learning, pathways, recovery
-from .agents import Clinician, Patient
-from .metrics import WEEKLY_COLUMNS, WeeklyTotals, trajectory_snapshot, weekly_summary
-from .params import (
+from ..core.params import (
     ROLES,
     CostParams,
     MechanismParams,
@@ -38,9 +35,12 @@ from .params import (
     ServiceParams,
     WorkforceParams,
 )
-from .pathways import Encounters
-from .rng import Streams
-from .state import IN_CARE, NEVER, ClinicianState, DyadState, PatientState, apply_campaign
+from ..core.state import IN_CARE, NEVER, ClinicianState, DyadState, PatientState, apply_campaign
+from ..core.streams import Streams
+from ..mechanisms import alliance, engagement, learning, pathways, recovery
+from ..mechanisms.pathways import Encounters
+from .agents import Clinician, Patient
+from .metrics import WEEKLY_COLUMNS, WeeklyTotals, trajectory_snapshot, weekly_summary
 
 
 def initial_state(

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.params import MechanismParams
+from ..core.state import DISENGAGED, IN_CARE, NEVER, WAITING, DyadState, PatientState
+from ..core.streams import Streams
 from .alliance import record_tests
-from .params import MechanismParams
 from .pathways import hazard_to_prob
-from .rng import Streams
-from .state import DISENGAGED, IN_CARE, NEVER, WAITING, DyadState, PatientState
 
 
 def disengage(

@@ -107,7 +107,7 @@ class RunParams:
 
     weeks: int = count(104, lo=1)  # horizon, weeks (one step = one week)
     replicates: int = count(10, lo=1)  # independent replicates; arms share each replicate's seed
-    seed: int = count(20261125)  # base seed; replicate seeds derive from it (see sim.rng)
+    seed: int = count(20261125)  # base seed; replicate seeds derive from it (see sim.core.streams)
     reference_arm: str = "fragmented"  # arm the others are compared with (first arm if absent)
     trajectories: bool = False  # also write one row per patient x week (large!)
     figures: bool = True  # draw the standard figures (turn off for large sweeps: ~1 s a run)
