@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 from mesa import Agent, Model
 
+from .core.encounters import FOLLOWUP, INTAKE, ON_DEMAND, SPECIALIST_VISIT
+from .core.maths import LOGIT_CLIP
 from .core.params import (
     ROLES,
     CostParams,
@@ -41,6 +43,7 @@ from .core.params import (
     WorkforceParams,
 )
 from .core.state import (
+    ALLIANCE_MEASURED_AT_ENCOUNTER,
     CLINICIAN_TRAITS,
     COORDINATOR,
     DISCHARGED,
@@ -54,45 +57,19 @@ from .core.state import (
     DyadState,
     PatientState,
 )
-from .core.streams import Streams
+from .core.streams import WEEKLY_NORMAL_STREAMS, WEEKLY_UNIFORM_STREAMS, Stream, Streams
 from .engine.metrics import patient_table
 from .engine.model import initial_state
 
-SPECIALIST_VISIT, FOLLOWUP, INTAKE, ON_DEMAND = range(4)
-
-STREAMS = (
-    "represent",
-    "followup_kept",
-    "on_demand",
-    "episode_length",
-    "route_lead",
-    "route_pick",
-    "slot_tiebreak",
-    "coherence",
-    "validation",
-    "rupture",
-    "repair",
-    "investigation",
-    "result_explained",
-    "referral",
-    "referral_lost",
-    "referral_delay",
-    "case_review_repair",
-    "flare",
-    "flare_size",
-    "emergency",
-    "emergency_test",
-    "dropout",
-)
-"""Uniform streams drawn once a week, one number per patient (``fluctuation`` is normal)."""
-
 
 def logistic(x: float) -> float:
+    """The logistic function (scalar form of :func:`sim.core.maths.logistic`)."""
     return 1.0 / (1.0 + math.exp(-x))
 
 
 def logit(p: float) -> float:
-    q = min(max(p, 1e-6), 1 - 1e-6)
+    """Log-odds of a probability (scalar form of :func:`sim.core.maths.logit`)."""
+    q = min(max(p, LOGIT_CLIP), 1 - LOGIT_CLIP)
     return math.log(q / (1 - q))
 
 
@@ -169,7 +146,7 @@ class RefPatient(Agent):
 
     # --- helpers ---
 
-    def u(self, stream: str) -> float:
+    def u(self, stream: Stream) -> float:
         """This patient's draw from a stream this week."""
         return float(self.model.draws[stream][self.row])
 
@@ -205,8 +182,9 @@ class RefPatient(Agent):
         if self.status == NOT_PRESENTED and self.presentation_week <= week:
             self.status = WAITING
         if self.status == DISENGAGED:
-            hazard = self.model.mechanisms.represent_per_week * (0.5 + self.distress)
-            if self.u("represent") < chance(hazard):
+            mech = self.model.mechanisms
+            hazard = mech.represent_per_week * (mech.represent_distress_floor + self.distress)
+            if self.u(Stream.REPRESENT) < chance(hazard):
                 self.status = WAITING
                 self.presentation_week = week
                 self.lead = [-1] * len(ROLES)
@@ -219,7 +197,7 @@ class RefPatient(Agent):
         in_care = self.status == IN_CARE
         if in_care and self.referral_due_week == week:
             mean_extra = max(service.specialist_visits_per_episode - 1.0, 0.0)
-            self.specialist_visits_left = 1 + math.floor(-math.log1p(-self.u("episode_length")) * mean_extra)
+            self.specialist_visits_left = 1 + math.floor(-math.log1p(-self.u(Stream.EPISODE_LENGTH)) * mean_extra)
             self.next_specialist_week = week
             self.referral_due_week = NEVER
         if self.status == WAITING:
@@ -228,7 +206,7 @@ class RefPatient(Agent):
             if self.specialist_visits_left > 0 and self.next_specialist_week <= week:
                 self.request = (SPECIALIST, SPECIALIST_VISIT)
             elif self.next_followup_week <= week:
-                if self.u("followup_kept") < service.followup_reliability:
+                if self.u(Stream.FOLLOWUP_KEPT) < service.followup_reliability:
                     self.request = (self.followup_role(), FOLLOWUP)
                 else:
                     self.missed_followups += 1
@@ -238,30 +216,30 @@ class RefPatient(Agent):
                 hazard = mech.demand_per_week * math.exp(
                     mech.demand_distress * (self.distress - 0.5) + mech.demand_flare * self.in_flare
                 )
-                if self.u("on_demand") < chance(hazard):
+                if self.u(Stream.ON_DEMAND) < chance(hazard):
                     self.request = (GP, ON_DEMAND)
         if self.request is not None:
-            clinician = self.choose_clinician(*self.request)
+            clinician = self.choose_clinician(self.request[0])
             waited = week - self.presentation_week if self.request[1] == INTAKE else 0
-            key = (self.request[1], -waited, self.u("slot_tiebreak"))
+            key = (self.request[1], -waited, self.u(Stream.SLOT_TIEBREAK))
             if clinician is None:
                 self.no_slot()
             else:
                 clinician.requests.append((key, self))
 
-    def choose_clinician(self, role: int, _kind: int) -> RefClinician | None:
+    def choose_clinician(self, role: int) -> RefClinician | None:
         """M15: the named lead with chance ``continuity``, else whoever is free in the patient's team."""
         model = self.model
         members = model.clinicians_by_role[role]
         if not members:
             return None
         lead = self.lead[role]
-        if lead >= 0 and self.u("route_lead") < model.service.continuity:
+        if lead >= 0 and self.u(Stream.ROUTE_LEAD) < model.service.continuity:
             return model.clinician_list[lead]
         n_teams = max(len(members) // model.workforce.team_size, 1)
         team = self.team % n_teams
         size = (len(members) - team + n_teams - 1) // n_teams
-        position = min(int(self.u("route_pick") * size), size - 1)
+        position = min(int(self.u(Stream.ROUTE_PICK) * size), size - 1)
         return members[team + position * n_teams]
 
     def no_slot(self) -> None:
@@ -308,7 +286,7 @@ class RefPatient(Agent):
         model, mech, service, week = self.model, self.model.mechanisms, self.model.service, self.model.week
         role, kind = self.request
         is_new = all(d is None or d.clinician != clinician.row for d in self.dyads)
-        contradiction = is_new and self.encounters > 0 and self.u("coherence") >= service.message_coherence
+        contradiction = is_new and self.encounters > 0 and self.u(Stream.COHERENCE) >= service.message_coherence
         slot = self.open_dyad(clinician, contradiction)
         dyad = self.dyads[slot]
         if contradiction:
@@ -324,10 +302,10 @@ class RefPatient(Agent):
         x = (
             logit(clinician.validation)
             + mech.validation_stance_logodds * (clinician.biopsychosocial - 0.5)
-            - mech.validation_stigma_logodds * (self.stigma - 0.3)
+            - mech.validation_stigma_logodds * (self.stigma - mech.stigma_reference)
             + service.feedback * mech.feedback_validation_logodds * off_track
         )
-        validated = self.u("validation") < logistic(x)
+        validated = self.u(Stream.VALIDATION) < logistic(x)
         if validated:
             self.distress -= mech.validated_distress_drop * reach * self.distress
             self.trust += mech.validated_trust_gain * reach * (1.0 - self.trust)
@@ -340,7 +318,13 @@ class RefPatient(Agent):
             self.dismissed_week = week
         # M1 bond
         early = 1.0 + mech.early_rapport_boost * math.exp(-dyad.encounters / mech.early_rapport_weeks)
-        gain = mech.bond_gain * clinician.warmth * (0.5 + self.attachment_security) * reach * early
+        gain = (
+            mech.bond_gain
+            * clinician.warmth
+            * (mech.bond_gain_attachment_floor + self.attachment_security)
+            * reach
+            * early
+        )
         if validated:
             dyad.bond = dyad.bond + min(gain, 1.0) * (1.0 - dyad.bond)
         else:
@@ -360,7 +344,7 @@ class RefPatient(Agent):
         # M12 ruptures and repair
         open_before = dyad.rupture_week != NEVER
         skill = clinician.repair_skill * (1.0 + service.feedback * mech.feedback_repair_boost)
-        if open_before and self.u("repair") < min(mech.p_repair * skill, 1.0):
+        if open_before and self.u(Stream.REPAIR) < min(mech.p_repair * skill, 1.0):
             self.repair(dyad)
         p_rupture = (
             mech.p_rupture_base
@@ -369,7 +353,7 @@ class RefPatient(Agent):
             + mech.rupture_stall * off_track
             + mech.rupture_contradiction * contradiction
         )
-        if not open_before and self.u("rupture") < p_rupture:
+        if not open_before and self.u(Stream.RUPTURE) < p_rupture:
             dyad.bond_before_rupture = dyad.bond
             dyad.bond *= 1.0 - mech.rupture_bond_drop
             dyad.rupture_week = week
@@ -381,9 +365,9 @@ class RefPatient(Agent):
                 + mech.investigation_biomedical * (0.5 - clinician.biopsychosocial)
                 + mech.investigation_uncertainty * (self.uncertainty - 0.5)
             )
-            if self.u("investigation") < logistic(x):
+            if self.u(Stream.INVESTIGATION) < logistic(x):
                 self.record_test(model.costs.investigation)
-                if self.u("result_explained") < service.p_results_explained:
+                if self.u(Stream.RESULT_EXPLAINED) < service.p_results_explained:
                     self.distress -= mech.reassurance_distress_drop * self.distress
                 else:
                     self.trust -= mech.normal_result_trust_drop * self.trust
@@ -396,13 +380,13 @@ class RefPatient(Agent):
         self.cost += model.visit_cost[role]
         self.same_clinician_pairs += self.last_clinician == clinician.row
         self.last_clinician = clinician.row
-        if self.encounters == 3:
+        if self.encounters == ALLIANCE_MEASURED_AT_ENCOUNTER:
             self.alliance_third = dyad.alliance
         clinician.seen_this_week.append(self)
         self.seen = True
 
     def record_test(self, unit_cost: float) -> None:
-        prior = min(self.investigations, 5)
+        prior = min(self.investigations, self.model.mechanisms.repeat_test_cap)
         self.investigations += 1
         self.cost += unit_cost
         share = min(self.model.mechanisms.repeat_test_uncertainty * prior, 1.0)
@@ -445,17 +429,17 @@ class RefPatient(Agent):
             return
         x = (
             logit(service.p_referral_per_visit)
-            + mech.referral_severity * (reported - 12.0)
+            + mech.referral_severity * (reported - mech.referral_reference_points)
             + mech.referral_uncertainty * (self.uncertainty - 0.5)
         )
-        if not self.u("referral") < logistic(x) * (service.p_referral_per_visit > 0):
+        if not self.u(Stream.REFERRAL) < logistic(x) * (service.p_referral_per_visit > 0):
             return
         self.referrals += 1
         self.cost += model.costs.referral
-        if self.u("referral_lost") < service.p_referral_lost:
+        if self.u(Stream.REFERRAL_LOST) < service.p_referral_lost:
             self.trust -= mech.lost_referral_trust_drop * self.trust
         else:
-            delay = math.floor(-math.log1p(-self.u("referral_delay")) * service.referral_delay_weeks)
+            delay = math.floor(-math.log1p(-self.u(Stream.REFERRAL_DELAY)) * service.referral_delay_weeks)
             self.referral_due_week = week + 1 + delay
 
     def review(self, reported: float) -> None:
@@ -489,7 +473,7 @@ class RefPatient(Agent):
             best = max([getattr(d, name) for d in seen] + [0.0])
             for d in seen:
                 setattr(d, name, getattr(d, name) + service.alliance_transfer * (best - getattr(d, name)))
-        if any(d.rupture_week != NEVER for d in seen) and self.u("case_review_repair") < mech.case_review_repair:
+        if any(d.rupture_week != NEVER for d in seen) and self.u(Stream.CASE_REVIEW_REPAIR) < mech.case_review_repair:
             for d in self.dyads:
                 if d is not None and d.rupture_week != NEVER:
                     self.repair(d)
@@ -614,10 +598,10 @@ class RefPatient(Agent):
                 + mech.emergency_uncertainty * (self.uncertainty - 0.5)
             )
         )
-        if self.u("emergency") < chance(hazard):
+        if self.u(Stream.EMERGENCY) < chance(hazard):
             self.emergency += 1
             self.cost += model.costs.emergency
-            if self.u("emergency_test") < mech.p_emergency_investigation:
+            if self.u(Stream.EMERGENCY_TEST) < mech.p_emergency_investigation:
                 self.record_test(model.costs.investigation)
         if self.status != IN_CARE:
             return
@@ -629,7 +613,7 @@ class RefPatient(Agent):
             + mech.dropout_rupture * (dyad is not None and dyad.rupture_week != NEVER)
             + mech.dropout_dismissal * (self.dismissed_week == week)
         )
-        if self.u("dropout") < chance(hazard):
+        if self.u(Stream.DROPOUT) < chance(hazard):
             self.status = DISENGAGED
             if not self.ever_disengaged:
                 self.dropout_week = week
@@ -680,8 +664,8 @@ class ReferenceModel(Model):
         """One week (see the module docstring)."""
         self.week += 1
         n = len(self.patient_list)
-        self.draws = {name: self.streams.uniform(name, n) for name in STREAMS}
-        self.draws["fluctuation"] = self.streams.normal("fluctuation", n)
+        self.draws = {name: self.streams.uniform(name, n) for name in WEEKLY_UNIFORM_STREAMS}
+        self.draws.update({name: self.streams.normal(name, n) for name in WEEKLY_NORMAL_STREAMS})
         self.unmet_requests = 0
         patients = self.patient_list
         # 1. presenting and asking for care

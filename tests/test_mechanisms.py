@@ -12,12 +12,12 @@ import dataclasses
 import numpy as np
 from conftest import compose_config, simulate
 
+from sim.core.encounters import FOLLOWUP, Encounters
 from sim.core.params import MechanismParams, PopulationParams, RunParams, ServiceParams, WorkforceParams
 from sim.core.state import DISENGAGED, NOT_PRESENTED
 from sim.engine.metrics import patient_table
 from sim.engine.model import CareModel
 from sim.mechanisms import alliance, recovery
-from sim.mechanisms.pathways import FOLLOWUP, Encounters
 
 
 def seen_bond(model: CareModel) -> float:

@@ -1,15 +1,17 @@
 """Parameters of the care-pathway model: typed, frozen, validated.
 
 Every parameter is declared once, here, with its default, its allowed range,
-its unit and where the value comes from (a comment). The same dataclasses are
+its unit and where the value comes from (field metadata ``lo``, ``hi``,
+``unit``, ``source``; see the field helpers below). The same dataclasses are
 the Hydra structured-config schemas (registered by the entry points in
 ``experiments/``; this package never imports Hydra), so a typo in a key or a
 wrong type fails when the config is composed, and :func:`validate` checks the
 ranges before any work starts.
 
-Sources: "lit." = set from the literature named in ``TARGETS.md``;
-"calib." = tuned so the defaults reproduce the targets C1–C5;
-"judgement" = a plausible value chosen by the authors, open to refit.
+Sources: "literature: <citation>" = set from a published figure;
+"calibrated" = fitted so the defaults reproduce the targets C1–C5
+(``docs/targets.md``, ``docs/calibration.md``); "judgement: <reason>" = a
+plausible value chosen by the authors, open to refit with local data.
 """
 
 from __future__ import annotations
@@ -41,87 +43,122 @@ class ConfigError(ValueError):
     """A configuration value is outside what the model allows."""
 
 
-# --- field helpers: one line per parameter, bounds declared with the default ---
+# --- field helpers: one line per parameter, with its range, unit and source ---
+#
+# Every helper records, in the field's metadata, the allowed range ("lo", "hi";
+# inclusive), a phrase for error messages ("kind"), the unit ("unit") and where
+# the value comes from ("source"), one of:
+#   "literature: <citation>"  set from a published figure;
+#   "calibrated"              fitted to the targets C1–C5 (docs/calibration.md);
+#   "judgement: <reason>"     a plausible value chosen by the authors, open to refit.
+
+SOURCE_PREFIXES: tuple[str, ...] = ("literature: ", "calibrated", "judgement: ")
+"""How a parameter's ``source`` must begin (a test checks every parameter)."""
+
+LIT_PHQ15 = "literature: Kroenke, Spitzer & Williams 2002 (PHQ-15 scale and cut-points)"
+CALIBRATED = "calibrated"
 
 
-def _param(default: Any, lo: float | None, hi: float | None, kind: str) -> Any:
-    return field(default=default, metadata={"lo": lo, "hi": hi, "kind": kind})
+def _param(default: Any, lo: float | None, hi: float | None, kind: str, unit: str, source: str) -> Any:
+    return field(default=default, metadata={"lo": lo, "hi": hi, "kind": kind, "unit": unit, "source": source})
 
 
-def prob(default: float) -> Any:
+def prob(default: float, source: str, unit: str = "probability") -> Any:
     """A probability or share in [0, 1]."""
-    return _param(default, 0.0, 1.0, "a probability in [0, 1]")
+    return _param(default, 0.0, 1.0, "a probability in [0, 1]", unit, source)
 
 
-def unit(default: float) -> Any:
+def level(default: float, source: str, unit: str = "level on [0, 1]") -> Any:
     """A psychological state or trait level in [0, 1]."""
-    return _param(default, 0.0, 1.0, "a level in [0, 1]")
+    return _param(default, 0.0, 1.0, "a level in [0, 1]", unit, source)
 
 
-def nonneg(default: float) -> Any:
-    """A non-negative real number (rate, effect size, cost)."""
-    return _param(default, 0.0, None, "a number >= 0")
+def nonneg(default: float, hi: float, unit: str, source: str) -> Any:
+    """A non-negative real number up to ``hi`` (rate, effect size, cost)."""
+    return _param(default, 0.0, hi, f"a number in [0, {hi:g}]", unit, source)
 
 
-def positive(default: float) -> Any:
-    """A strictly positive real number."""
-    return _param(default, 1e-12, None, "a number > 0")
+def positive(default: float, hi: float, unit: str, source: str) -> Any:
+    """A strictly positive real number up to ``hi``."""
+    return _param(default, 1e-12, hi, f"a number > 0 and <= {hi:g}", unit, source)
 
 
-def count(default: int, lo: int = 0) -> Any:
-    """A whole number >= lo."""
-    return _param(default, lo, None, f"a whole number >= {lo}")
+def count(default: int, hi: int, unit: str, source: str, lo: int = 0) -> Any:
+    """A whole number in [lo, hi]."""
+    return _param(default, lo, hi, f"a whole number in [{lo}, {hi}]", unit, source)
 
 
-def real(default: float) -> Any:
-    """Any finite real number (a log-odds shift, a centred effect)."""
-    return _param(default, None, None, "a finite number")
+def real(default: float, lo: float, hi: float, unit: str, source: str) -> Any:
+    """A real number in [lo, hi] that may be negative (a log-odds shift, a centred effect)."""
+    return _param(default, lo, hi, f"a number in [{lo:g}, {hi:g}]", unit, source)
 
 
-def points(default: float) -> Any:
+def points(default: float, source: str, unit: str = "PHQ-15 points") -> Any:
     """A PHQ-15 score or change, in points on 0–30."""
-    return _param(default, 0.0, 30.0, "PHQ-15 points in [0, 30]")
+    return _param(default, 0.0, 30.0, "PHQ-15 points in [0, 30]", unit, source)
 
 
-def choice(default: str, *allowed: str) -> Any:
+def switch(default: bool, source: str) -> Any:
+    """On or off."""
+    return field(default=default, metadata={"kind": "true or false", "unit": "on/off", "source": source})
+
+
+def choice(default: str, *allowed: str, source: str) -> Any:
     """One of a fixed set of strings."""
-    return field(default=default, metadata={"choices": allowed})
+    return field(default=default, metadata={"choices": allowed, "unit": "category", "source": source})
 
 
-def shares(default: dict[str, float], allowed: tuple[str, ...] | None = None) -> Any:
+def name(default: str, source: str) -> Any:
+    """A name that refers to something else in the config (checked by :func:`validate`)."""
+    return field(default=default, metadata={"unit": "name", "source": source})
+
+
+def shares(default: dict[str, float], source: str, allowed: tuple[str, ...] | None = None) -> Any:
     """Shares over named categories, each in [0, 1], summing to 1."""
-    return field(default_factory=lambda: dict(default), metadata={"shares": allowed})
+    meta = {"shares": allowed, "lo": 0.0, "hi": 1.0, "unit": "share of patients", "source": source}
+    return field(default_factory=lambda: dict(default), metadata=meta)
 
 
-def by_key(default: dict[str, float], allowed: tuple[str, ...]) -> Any:
-    """A number for some of the named categories (others get 0)."""
-    return field(default_factory=lambda: dict(default), metadata={"keys": allowed})
+def by_key(default: dict[str, float], allowed: tuple[str, ...], lo: float, hi: float, unit: str, source: str) -> Any:
+    """A number in [lo, hi] for some of the named categories (others get 0)."""
+    meta = {"keys": allowed, "lo": lo, "hi": hi, "unit": unit, "source": source}
+    return field(default_factory=lambda: dict(default), metadata=meta)
 
 
 # --- the parameter groups ---------------------------------------------------
+
+_J_RUN = "judgement: a run setting, not a property of care"
+_J_TRAIT = "judgement: a plausible population mean, open to refit with local data"
+_J_ROLE = "judgement: typical of the role in services for functional symptoms"
+_J_START = "judgement: a plausible starting point; the first weeks of care move it"
+_J_EFFECT = "judgement: sets the size of this effect relative to the others; open to refit"
+_J_SHARE = "judgement: a modest share per event, so that no single event dominates"
+_J_HAZARD = "judgement: log-hazard of about 1.5 per unit, a strong but not overwhelming effect"
+_J_PRESET = "judgement: a middle value; the care-model presets set their own"
+_J_TARIFF = "judgement: abstract currency units; a planner replaces them with local tariffs"
 
 
 @dataclass(frozen=True)
 class RunParams:
     """Horizon, replication and randomness of a run."""
 
-    weeks: int = count(104, lo=1)  # horizon, weeks (one step = one week)
-    replicates: int = count(10, lo=1)  # independent replicates; arms share each replicate's seed
-    seed: int = count(20261125)  # base seed; replicate seeds derive from it (see sim.core.streams)
-    reference_arm: str = "fragmented"  # arm the others are compared with (first arm if absent)
-    trajectories: bool = False  # also write one row per patient x week (large!)
-    figures: bool = True  # draw the standard figures (turn off for large sweeps: ~1 s a run)
-    dyad_slots: int = count(8, lo=2)  # dyads kept per patient; least recent one is recycled
+    weeks: int = count(104, 5200, "weeks", "judgement: two years, the span of the follow-ups behind C3", lo=1)
+    replicates: int = count(10, 1000, "replicates", _J_RUN, lo=1)  # arms share each replicate's seed
+    seed: int = count(20261125, 2**63 - 1, "seed", _J_RUN)  # base seed; replicate seeds derive from it
+    reference_arm: str = name("fragmented", "judgement: usual care is what the others are compared with")
+    trajectories: bool = switch(False, _J_RUN)  # also write one row per patient x week (large!)
+    figures: bool = switch(True, _J_RUN)  # draw the standard figures (turn off for large sweeps: ~1 s a run)
+    dyad_slots: int = count(8, 64, "dyads per patient", "judgement: few patients see more than 8 clinicians", lo=2)
 
 
 @dataclass(frozen=True)
 class PopulationParams:
-    """Who the patients are: cohort, case mix and traits (drawn once per replicate, common to all arms)."""
+    """Who the patients are: cohort, case mix, traits and initial state (drawn once per replicate, common to arms)."""
 
-    n_patients: int = count(2000, lo=1)  # patients at week 0 (closed cohort: all of them)
-    cohort: str = choice("closed", "closed", "open")  # closed: fixed cohort; open: new referrals
-    arrivals_per_week: float = nonneg(20.0)  # open cohort: mean new patients per week (Poisson)
-    warmup_weeks: int = count(0)  # open cohort: weeks dropped from results (steady state)
+    n_patients: int = count(2000, 10_000_000, "patients", _J_RUN, lo=1)  # at week 0 (closed cohort: all)
+    cohort: str = choice("closed", "closed", "open", source=_J_RUN)  # closed: fixed cohort; open: new referrals
+    arrivals_per_week: float = nonneg(20.0, 100_000.0, "patients per week", _J_RUN)  # open cohort, Poisson mean
+    warmup_weeks: int = count(0, 5200, "weeks", _J_RUN)  # open cohort: weeks dropped from results
 
     condition_shares: dict[str, float] = shares(
         {
@@ -132,45 +169,81 @@ class PopulationParams:
             "chronic_headache": 0.15,
             "chest_pain": 0.15,
         },
+        "judgement: a broad referred case mix; labels shift baselines only",
         CONDITIONS,
     )
-    # PHQ-15 baseline shift by condition, points (judgement: FND and fibromyalgia
-    # present with more somatic symptoms, chest pain with fewer).
+    # PHQ-15 baseline shift by condition: FND and fibromyalgia present with
+    # more somatic symptoms, chest pain with fewer.
     condition_severity_shift: dict[str, float] = by_key(
-        {"fibromyalgia": 2.0, "fnd": 1.5, "chronic_fatigue": 1.0, "chest_pain": -1.5}, CONDITIONS
+        {"fibromyalgia": 2.0, "fnd": 1.5, "chronic_fatigue": 1.0, "chest_pain": -1.5},
+        CONDITIONS,
+        -30.0,
+        30.0,
+        "PHQ-15 points",
+        "judgement: more somatic symptoms in FND and fibromyalgia, fewer in chest pain",
     )
-    severity_mean: float = points(13.0)  # baseline PHQ-15 mean in referred patients (lit.: medium)
-    severity_sd: float = positive(4.0)  # baseline PHQ-15 SD, points (lit.)
-    attachment_security_mean: float = unit(0.6)  # secure attachment eases bond (judgement)
-    stress_reactivity_mean: float = unit(0.45)  # early adversity -> flare proneness (judgement)
-    catastrophising_mean: float = unit(0.45)  # illness beliefs / catastrophising (judgement)
-    health_literacy_mean: float = unit(0.6)  # scales what explanations achieve (judgement)
-    stigma_mean: float = unit(0.3)  # history of feeling dismissed at entry (judgement)
-    trait_concentration: float = positive(5.0)  # Beta concentration of [0,1] traits (higher = tighter)
-    cultural_group_shares: dict[str, float] = shares({"majority": 0.8, "minority": 0.2})
-    help_seeking_delay_mean_weeks: float = nonneg(8.0)  # mean weeks before first presenting
-    share_physio_pathway: float = prob(0.4)  # therapy step led by physio rather than psychologist
+    severity_mean: float = points(13.0, LIT_PHQ15 + ": referred patients at medium severity (10–14)")
+    severity_sd: float = positive(4.0, 15.0, "PHQ-15 points", LIT_PHQ15 + ": spread of referred samples")
+    severity_min_points: float = points(2.0, "judgement: a referred patient reports at least some symptoms")
+    attachment_security_mean: float = level(0.6, _J_TRAIT)  # secure attachment eases bond
+    stress_reactivity_mean: float = level(0.45, _J_TRAIT)  # early adversity -> flare proneness
+    catastrophising_mean: float = level(0.45, _J_TRAIT)  # illness beliefs / catastrophising
+    health_literacy_mean: float = level(0.6, _J_TRAIT)  # scales what explanations achieve
+    stigma_mean: float = level(0.3, _J_TRAIT)  # history of feeling dismissed at entry
+    trait_concentration: float = positive(5.0, 1000.0, "Beta concentration", "judgement: traits vary widely")
+    cultural_group_shares: dict[str, float] = shares({"majority": 0.8, "minority": 0.2}, _J_TRAIT)
+    help_seeking_delay_mean_weeks: float = nonneg(8.0, 520.0, "weeks", _J_TRAIT)  # before first presenting
+    share_physio_pathway: float = prob(0.4, _J_TRAIT, "share of patients")  # therapy step led by physio
+
+    # Initial psychological state: level + effects of traits and severity + individual noise,
+    # clipped to [initial_state_min, initial_state_max]. Severity enters as
+    # (baseline - severity_reference_points) / severity_scale_points.
+    severity_reference_points: float = points(13.0, "judgement: the referred mean (see severity_mean)")
+    severity_scale_points: float = positive(8.0, 30.0, "PHQ-15 points per unit", "judgement: two baseline SDs")
+    initial_state_sd: float = nonneg(0.1, 1.0, "level on [0, 1]", _J_START)  # individual noise of the states
+    initial_state_min: float = level(0.05, "judgement: nobody starts at an extreme")
+    initial_state_max: float = level(0.95, "judgement: nobody starts at an extreme")
+    initial_trust: float = level(0.55, _J_START)  # trust in clinicians at zero stigma
+    initial_trust_stigma: float = nonneg(0.3, 1.0, "level per unit stigma", _J_START)
+    initial_self_efficacy: float = level(0.5, _J_START)
+    initial_self_efficacy_catastrophising: float = nonneg(0.2, 1.0, "level per unit catastrophising", _J_START)
+    initial_self_efficacy_severity: float = nonneg(0.1, 1.0, "level per unit severity", _J_START)
+    initial_expectation: float = level(0.5, _J_START)  # outcome expectation at zero stigma
+    initial_expectation_stigma: float = nonneg(0.15, 1.0, "level per unit stigma", _J_START)
+    initial_distress: float = level(0.3, _J_START)
+    initial_distress_catastrophising: float = nonneg(0.3, 1.0, "level per unit catastrophising", _J_START)
+    initial_distress_severity: float = nonneg(0.15, 1.0, "level per unit severity", _J_START)
+    initial_uncertainty: float = level(0.45, _J_START)
+    initial_uncertainty_catastrophising: float = nonneg(0.3, 1.0, "level per unit catastrophising", _J_START)
+    initial_activity: float = level(0.65, _J_START)  # activity at zero symptoms
+    initial_activity_severity: float = nonneg(0.6, 1.0, "level per share of the PHQ-15 maximum", _J_START)
+    initial_activity_sd: float = nonneg(0.08, 1.0, "level on [0, 1]", _J_START)
+    initial_adherence: float = level(0.1, "judgement: little self-management before any plan", "share per week")
+    initial_pacing: float = level(0.1, "judgement: little pacing skill before any advice")
 
 
 @dataclass(frozen=True)
 class ClinicianGroupParams:
     """Clinicians of one role: how many, how much time, and their traits (means)."""
 
-    per_1000_patients: float = nonneg(5.0)  # head count per 1,000 patients served (at least 1 if > 0);
+    per_1000_patients: float = nonneg(5.0, 1000.0, "clinicians per 1,000 patients", _J_ROLE)  # at least 1 if > 0;
     # an open cohort is served at its mean size over the run
-    capacity_per_week: int = count(15)  # appointment slots per clinician per week for this group
-    warmth: float = unit(0.6)  # empathy / warmth (M1)
-    validation: float = unit(0.6)  # propensity to validate rather than dismiss (M2)
-    clarity: float = unit(0.55)  # explanation clarity, plain language (M3)
-    cultural_humility: float = unit(0.4)  # compensates cultural mismatch (M4)
-    biopsychosocial: float = unit(0.5)  # explanatory stance: 0 biomedical only .. 1 biopsychosocial
-    reflective_practice: float = unit(0.5)  # speed of learning from feedback (M16)
-    pacing_advice: float = unit(0.5)  # skill at pacing / graded-activity advice (M10)
-    repair_skill: float = unit(0.5)  # skill at repairing ruptures (M12)
+    capacity_per_week: int = count(15, 200, "slots per clinician per week", _J_ROLE)
+    warmth: float = level(0.6, _J_ROLE)  # empathy / warmth (M1)
+    validation: float = level(0.6, _J_ROLE)  # propensity to validate rather than dismiss (M2)
+    clarity: float = level(0.55, _J_ROLE)  # explanation clarity, plain language (M3)
+    cultural_humility: float = level(0.4, _J_ROLE)  # compensates cultural mismatch (M4)
+    biopsychosocial: float = level(0.5, _J_ROLE)  # explanatory stance: 0 biomedical only .. 1 biopsychosocial
+    reflective_practice: float = level(0.5, _J_ROLE)  # speed of learning from feedback (M16)
+    pacing_advice: float = level(0.5, _J_ROLE)  # skill at pacing / graded-activity advice (M10)
+    repair_skill: float = level(0.5, _J_ROLE)  # skill at repairing ruptures (M12)
 
 
 def _group(**kw: float) -> Any:
-    return field(default_factory=lambda: ClinicianGroupParams(**kw))
+    return field(
+        default_factory=lambda: ClinicianGroupParams(**kw),
+        metadata={"unit": "clinician group", "source": _J_ROLE},
+    )
 
 
 @dataclass(frozen=True)
@@ -214,10 +287,10 @@ class WorkforceParams:
         biopsychosocial=0.8,
         reflective_practice=0.6,
     )
-    trait_concentration: float = positive(6.0)  # Beta concentration of clinician traits
-    team_size: int = count(6, lo=1)  # clinicians of a role in one practice / department: whoever is
-    # free comes from the patient's own team, so continuity does not fall as a service grows
-    cultural_group_shares: dict[str, float] = shares({"majority": 0.9, "minority": 0.1})
+    trait_concentration: float = positive(6.0, 1000.0, "Beta concentration", _J_ROLE)  # of clinician traits
+    team_size: int = count(6, 1000, "clinicians of a role per team", _J_ROLE, lo=1)  # whoever is free comes
+    # from the patient's own team, so continuity does not fall as a service grows
+    cultural_group_shares: dict[str, float] = shares({"majority": 0.9, "minority": 0.1}, _J_ROLE)
 
     def group(self, role: str) -> ClinicianGroupParams:
         """The parameters of one role, by name (see ``ROLES``)."""
@@ -229,35 +302,38 @@ class ServiceParams:
     """A care model (M15, M17, M18 service side): every difference between arms lives here.
 
     Coordinated and fragmented care are two points in this space, not branches
-    in the code; any mix between them is a valid service.
+    in the code; any mix between them is a valid service. The presets in
+    ``conf/care_model/`` set their own values (docs/calibration.md says how).
     """
 
-    continuity: float = prob(0.5)  # share of visits with the named lead clinician of the role
-    message_coherence: float = prob(0.5)  # chance a new clinician's explanation fits the plan
-    alliance_transfer: float = prob(0.2)  # share of the lead alliance a new team member inherits
-    followup_interval_weeks: float = positive(6.0)  # scheduled GP review interval, weeks
-    therapy_interval_weeks: float = positive(2.0)  # session interval at therapy / MDT steps, weeks
-    followup_reliability: float = prob(0.6)  # chance a scheduled follow-up is booked and kept
-    p_referral_per_visit: float = prob(0.1)  # specialist referral tendency per GP encounter
-    p_investigation_per_visit: float = prob(0.15)  # test-ordering tendency per medical encounter
-    p_results_explained: float = prob(0.4)  # a normal result comes with an explanation (M14)
-    p_referral_lost: float = prob(0.1)  # navigation barrier: referral lost in the system
-    referral_delay_weeks: float = nonneg(6.0)  # mean wait from referral to first specialist visit
-    specialist_visits_per_episode: float = positive(3.0)  # mean visits per specialist referral
-    specialist_interval_weeks: float = positive(3.0)  # weeks between specialist visits
-    case_review_interval_weeks: int = count(0)  # joint case review every N weeks; 0 = none
-    pacing_guidance: bool = True  # clinicians give pacing advice in encounters (M10)
-    feedback: bool = False  # routine outcome monitoring + supervision (M16)
-    stepping: bool = False  # outcome-based stepping up (M17)
-    training_warmth: float = real(0.0)  # clinician training: shift of every clinician's warmth
-    training_validation: float = real(0.0)  # ... of validation propensity
-    training_clarity: float = real(0.0)  # ... of explanation clarity
-    training_humility: float = real(0.0)  # ... of cultural humility
-    campaign_delay_reduction: float = prob(0.0)  # anti-stigma campaign: share cut from help-seeking delay
-    campaign_stigma_reduction: float = prob(0.0)  # ... and from felt stigma at entry
-    review_interval_weeks: int = count(12, lo=1)  # outcome review (step up / down / discharge)
-    step_up_threshold_points: float = points(3.0)  # reported improvement below this -> step up
-    discharge_below_points: float = points(6.0)  # reported PHQ-15 at or below -> step down/discharge
+    continuity: float = prob(0.5, _J_PRESET, "share of visits")  # visits with the named lead clinician of the role
+    message_coherence: float = prob(0.5, _J_PRESET)  # chance a new clinician's explanation fits the plan
+    alliance_transfer: float = prob(0.2, _J_PRESET, "share of alliance")  # lead alliance a new member inherits
+    followup_interval_weeks: float = positive(6.0, 104.0, "weeks", _J_PRESET)  # scheduled GP review interval
+    therapy_interval_weeks: float = positive(2.0, 104.0, "weeks", _J_PRESET)  # at therapy / MDT steps
+    followup_reliability: float = prob(0.6, _J_PRESET)  # chance a scheduled follow-up is booked and kept
+    p_referral_per_visit: float = prob(0.1, _J_PRESET)  # specialist referral tendency per GP encounter
+    p_investigation_per_visit: float = prob(0.15, _J_PRESET)  # test-ordering tendency per medical encounter
+    p_results_explained: float = prob(0.4, _J_PRESET)  # a normal result comes with an explanation (M14)
+    p_referral_lost: float = prob(0.1, _J_PRESET)  # navigation barrier: referral lost in the system
+    referral_delay_weeks: float = nonneg(6.0, 104.0, "weeks", _J_PRESET)  # mean wait for a first specialist visit
+    specialist_visits_per_episode: float = positive(3.0, 52.0, "visits", _J_PRESET)  # mean per referral
+    specialist_interval_weeks: float = positive(3.0, 52.0, "weeks", _J_PRESET)  # between specialist visits
+    case_review_interval_weeks: int = count(0, 104, "weeks", _J_PRESET)  # joint case review every N weeks; 0 = none
+    pacing_guidance: bool = switch(True, _J_PRESET)  # clinicians give pacing advice in encounters (M10)
+    feedback: bool = switch(False, _J_PRESET)  # routine outcome monitoring + supervision (M16)
+    stepping: bool = switch(False, _J_PRESET)  # outcome-based stepping up (M17)
+    training_warmth: float = real(0.0, -1.0, 1.0, "level on [0, 1]", _J_PRESET)  # shift of every clinician's warmth
+    training_validation: float = real(0.0, -1.0, 1.0, "level on [0, 1]", _J_PRESET)  # ... of validation propensity
+    training_clarity: float = real(0.0, -1.0, 1.0, "level on [0, 1]", _J_PRESET)  # ... of explanation clarity
+    training_humility: float = real(0.0, -1.0, 1.0, "level on [0, 1]", _J_PRESET)  # ... of cultural humility
+    campaign_delay_reduction: float = prob(0.0, _J_PRESET, "share")  # anti-stigma campaign: cut in help-seeking delay
+    campaign_stigma_reduction: float = prob(0.0, _J_PRESET, "share")  # ... and in felt stigma at entry
+    review_interval_weeks: int = count(12, 104, "weeks", _J_PRESET, lo=1)  # outcome review (step up / down / discharge)
+    step_up_threshold_points: float = points(3.0, LIT_PHQ15 + ": 3 points is a meaningful change")  # improvement
+    # below this -> step up
+    discharge_below_points: float = points(6.0, LIT_PHQ15 + ": just above the low-severity cut-point 5")  # reported
+    # PHQ-15 at or below -> step down / discharge
 
 
 @dataclass(frozen=True)
@@ -269,149 +345,166 @@ class MechanismParams:
     """
 
     # M1 encounter builds bond
-    bond_initial: float = unit(0.3)  # bond at a first encounter with no transfer
-    attachment_bond: float = nonneg(1.0)  # first-encounter bond per unit attachment security above 0.5
-    trust_bond: float = nonneg(0.8)  # first-encounter bond per unit trust above 0.5
-    bond_gain: float = nonneg(0.2)  # share of the gap to 1 closed per warm encounter
-    early_rapport_boost: float = nonneg(1.5)  # extra gain at the first encounters (x)
-    early_rapport_weeks: float = positive(3.0)  # encounters over which the early boost fades
-    goals_initial: float = unit(0.25)  # agreement on goals before any explanation
-    tasks_initial: float = unit(0.2)  # agreement on tasks before any plan
+    bond_initial: float = level(0.3, _J_START)  # bond at a first encounter with no transfer
+    attachment_bond: float = nonneg(1.0, 5.0, "bond per unit attachment", _J_EFFECT)  # first-encounter bond per
+    # unit attachment security above 0.5
+    trust_bond: float = nonneg(0.8, 5.0, "bond per unit trust", _J_EFFECT)  # first-encounter bond per trust above 0.5
+    bond_gain: float = nonneg(0.2, 1.0, "share of the gap per encounter", _J_SHARE)  # closed per warm encounter
+    bond_gain_attachment_floor: float = nonneg(
+        0.5, 2.0, "multiplier", "judgement: insecure attachment halves the gain of secure attachment (0.5 vs 1.5)"
+    )  # bond gain x (floor + attachment security)
+    early_rapport_boost: float = nonneg(1.5, 10.0, "multiplier", _J_EFFECT)  # extra gain at the first encounters
+    early_rapport_weeks: float = positive(3.0, 52.0, "encounters", _J_EFFECT)  # over which the early boost fades
+    goals_initial: float = level(0.25, _J_START)  # agreement on goals before any explanation
+    tasks_initial: float = level(0.2, _J_START)  # agreement on tasks before any plan
 
     # M2 validation versus dismissal
-    validation_stance_logodds: float = nonneg(1.5)  # log-odds per unit biopsychosocial stance
-    validation_stigma_logodds: float = nonneg(1.0)  # log-odds lost per unit stigma above 0.3
-    validated_distress_drop: float = prob(0.12)  # share of distress relieved by validation
-    validated_trust_gain: float = prob(0.12)  # share of trust gap closed by validation
-    dismissed_distress_rise: float = prob(0.15)  # share of distress gap added by dismissal
-    dismissed_trust_drop: float = prob(0.12)  # share of trust lost by dismissal
-    dismissed_bond_drop: float = prob(0.1)  # share of bond lost by dismissal
-    dismissed_stigma_rise: float = prob(0.15)  # share of stigma gap added by dismissal
+    validation_stance_logodds: float = nonneg(1.5, 10.0, "log-odds per unit stance", _J_HAZARD)  # biopsychosocial
+    validation_stigma_logodds: float = nonneg(1.0, 10.0, "log-odds per unit stigma", _J_EFFECT)  # lost above ref.
+    stigma_reference: float = level(0.3, "judgement: the mean felt stigma at entry (population.stigma_mean)")  # no
+    # shift of the validation odds at this stigma
+    validated_distress_drop: float = prob(0.12, _J_SHARE, "share of distress")  # relieved by validation
+    validated_trust_gain: float = prob(0.12, _J_SHARE, "share of the trust gap")  # closed by validation
+    dismissed_distress_rise: float = prob(0.15, _J_SHARE, "share of the distress gap")  # added by dismissal
+    dismissed_trust_drop: float = prob(0.12, _J_SHARE, "share of trust")  # lost by dismissal
+    dismissed_bond_drop: float = prob(0.1, _J_SHARE, "share of bond")  # lost by dismissal
+    dismissed_stigma_rise: float = prob(0.15, _J_SHARE, "share of the stigma gap")  # added by dismissal
 
     # M3 explanation and shared goals
-    goals_gain: float = nonneg(0.3)  # share of goals gap closed per clear explanation
-    tasks_gain: float = nonneg(0.25)  # share of tasks gap closed per clear explanation
-    uncertainty_drop: float = nonneg(0.12)  # share of uncertainty removed per clear explanation
-    literacy_floor: float = unit(0.4)  # explanation effect at zero health literacy (x)
+    goals_gain: float = nonneg(0.3, 1.0, "share of the gap per explanation", _J_SHARE)  # goals gap closed
+    tasks_gain: float = nonneg(0.25, 1.0, "share of the gap per explanation", _J_SHARE)  # tasks gap closed
+    uncertainty_drop: float = nonneg(0.12, 1.0, "share per explanation", _J_SHARE)  # uncertainty removed
+    literacy_floor: float = level(0.4, _J_EFFECT, "multiplier")  # explanation effect at zero health literacy
 
     # M4 cultural humility
-    mismatch_penalty: float = unit(0.4)  # loss of M1–M3 effect across cultures at zero humility
+    mismatch_penalty: float = level(0.4, _J_EFFECT, "share of effect")  # M1–M3 effect lost across cultures at zero
+    # humility
 
     # M5 trust (validation and dismissal effects are under M2)
-    kept_followup_trust_gain: float = prob(0.04)  # predictability: appointment kept as promised
-    missed_followup_trust_drop: float = prob(0.03)  # follow-up missed, cancelled or slipped
-    contradiction_trust_drop: float = prob(0.08)  # contradictory explanation
-    contradiction_uncertainty_rise: float = prob(0.2)  # share of uncertainty gap added
-    normal_result_trust_drop: float = prob(0.0217)  # unexplained normal test result [calib.]
-    lost_referral_trust_drop: float = prob(0.1)  # navigation barrier hit
+    kept_followup_trust_gain: float = prob(0.04, _J_SHARE, "share of the trust gap")  # appointment kept as promised
+    missed_followup_trust_drop: float = prob(0.03, _J_SHARE, "share of trust")  # missed, cancelled or slipped
+    contradiction_trust_drop: float = prob(0.08, _J_SHARE, "share of trust")  # contradictory explanation
+    contradiction_uncertainty_rise: float = prob(0.2, _J_SHARE, "share of the uncertainty gap")  # added
+    normal_result_trust_drop: float = prob(0.0217, CALIBRATED, "share of trust")  # unexplained normal test result
+    lost_referral_trust_drop: float = prob(0.1, _J_SHARE, "share of trust")  # navigation barrier hit
 
     # M6 honest reporting
-    amplify_points: float = points(4.0)  # over-report to be believed at full stigma, no safety
-    underreport_share: float = unit(0.6)  # share of fluctuations hidden with no safety
+    amplify_points: float = points(4.0, _J_EFFECT)  # over-report to be believed at full stigma, no safety
+    underreport_share: float = level(0.6, _J_EFFECT, "share of fluctuation")  # hidden with no safety
 
     # M7 adherence
-    adherence_intercept: float = real(-2.1)  # log-odds of adherence with nothing going for it
-    adherence_tasks: float = nonneg(1.5)  # task agreement
-    adherence_bond: float = nonneg(2.71)  # bond with the current clinician [calib.]
-    adherence_trust: float = nonneg(0.5)
-    adherence_self_efficacy: float = nonneg(1.3)
-    adherence_expectation: float = nonneg(1.0)
-    adherence_distress: float = nonneg(1.0)
-    adherence_uncertainty: float = nonneg(1.0)
-    adherence_rate: float = prob(0.25)  # share of the gap to target adherence closed per week
+    adherence_intercept: float = real(-2.1, -10.0, 10.0, "log-odds", "judgement: tuned by hand to C3 and C4")  # with
+    # nothing going for it
+    adherence_tasks: float = nonneg(1.5, 10.0, "log-odds per unit", "judgement: tuned by hand to C3 and C4")
+    adherence_bond: float = nonneg(2.71, 10.0, "log-odds per unit", CALIBRATED)  # bond with the current clinician
+    adherence_trust: float = nonneg(0.5, 10.0, "log-odds per unit", "judgement: tuned by hand to C3 and C4")
+    adherence_self_efficacy: float = nonneg(1.3, 10.0, "log-odds per unit", _J_EFFECT)
+    adherence_expectation: float = nonneg(1.0, 10.0, "log-odds per unit", _J_EFFECT)
+    adherence_distress: float = nonneg(1.0, 10.0, "log-odds per unit", _J_EFFECT)
+    adherence_uncertainty: float = nonneg(1.0, 10.0, "log-odds per unit", _J_EFFECT)
+    adherence_rate: float = prob(0.25, _J_SHARE, "share of the gap per week")  # to target adherence
 
     # M8 self-management drives recovery
-    recovery_per_week: float = nonneg(0.0115)  # share of (S - floor) removed per week at full adherence [calib.]
-    natural_recovery_per_week: float = prob(0.00134)  # share removed per week whatever the care [calib.]
-    contact_recovery_per_week: float = nonneg(0.002)  # same, from a clinician contact alone
-    symptom_floor_share: float = unit(0.25)  # residual share of baseline severity
-    distress_worsening_per_week: float = nonneg(0.561)  # PHQ-15 points/week per unit distress above ref [calib.]
-    distress_reference: float = unit(0.45)  # distress level that neither worsens nor eases symptoms
-    function_per_symptom_point: float = nonneg(1.8)  # F lost per PHQ-15 point
-    function_activity: float = nonneg(30.0)  # F lost at zero activity
-    function_distress: float = nonneg(15.0)  # F lost at full distress
-    function_rate: float = prob(0.2)  # share of the gap to target functioning closed per week
+    recovery_per_week: float = nonneg(0.0115, 0.2, "share of (S - floor) per week", CALIBRATED)  # at full adherence
+    natural_recovery_per_week: float = prob(0.00134, CALIBRATED, "share of (S - floor) per week")  # whatever the care
+    contact_recovery_per_week: float = nonneg(0.002, 0.2, "share of (S - floor) per week", _J_EFFECT)  # contact alone
+    symptom_floor_share: float = level(0.25, _J_EFFECT, "share of baseline severity")  # residual severity
+    distress_worsening_per_week: float = nonneg(0.561, 5.0, "PHQ-15 points per week per unit distress", CALIBRATED)
+    distress_reference: float = level(0.45, _J_EFFECT)  # distress that neither worsens nor eases symptoms
+    function_per_symptom_point: float = nonneg(1.8, 10.0, "F points per PHQ-15 point", _J_EFFECT)  # F lost
+    function_activity: float = nonneg(30.0, 100.0, "F points", _J_EFFECT)  # F lost at zero activity
+    function_distress: float = nonneg(15.0, 100.0, "F points", _J_EFFECT)  # F lost at full distress
+    function_rate: float = prob(0.2, _J_SHARE, "share of the gap per week")  # to target functioning
 
     # M9 fluctuation, flares, relapse
-    fluctuation_sd: float = nonneg(2.0)  # SD of week-to-week symptom fluctuation, points
-    fluctuation_autocorr: float = prob(0.6)  # AR(1) autocorrelation of fluctuation
-    flare_per_week: float = nonneg(0.04)  # flare hazard at average reactivity/distress, no pacing
-    flare_stress: float = nonneg(1.5)  # log-hazard per unit stress reactivity
-    flare_distress: float = nonneg(1.5)  # log-hazard per unit distress
-    flare_pacing: float = nonneg(1.0)  # log-hazard lost per unit pacing skill
-    flare_points: float = points(4.0)  # symptom jump of a flare, points
-    flare_half_life_weeks: float = positive(2.0)
-    flare_relapse_points: float = points(1.0)  # lasting worsening of a flare at zero pacing
-    flare_self_efficacy_drop: float = prob(0.15)  # at zero tolerance of uncertainty
-    flare_expectation_drop: float = prob(0.15)
-    flare_distress_rise: float = prob(0.15)
+    fluctuation_sd: float = nonneg(2.0, 10.0, "PHQ-15 points", "judgement: tuned by hand to C3 and C4")  # weekly
+    fluctuation_autocorr: float = prob(0.6, _J_EFFECT, "autocorrelation")  # AR(1) of fluctuation
+    flare_per_week: float = nonneg(0.04, 1.0, "hazard per week", _J_EFFECT)  # at average reactivity/distress
+    flare_stress: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)  # stress reactivity
+    flare_distress: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)  # distress
+    flare_pacing: float = nonneg(1.0, 10.0, "log-hazard per unit", _J_EFFECT)  # lost per unit pacing skill
+    flare_points: float = points(4.0, _J_EFFECT)  # symptom jump of a flare
+    flare_half_life_weeks: float = positive(2.0, 52.0, "weeks", _J_EFFECT)
+    flare_relapse_points: float = points(1.0, _J_EFFECT)  # lasting worsening of a flare at zero pacing
+    flare_self_efficacy_drop: float = prob(0.15, _J_SHARE, "share of self-efficacy")  # at zero tolerance
+    flare_expectation_drop: float = prob(0.15, _J_SHARE, "share of expectation")
+    flare_distress_rise: float = prob(0.15, _J_SHARE, "share of the distress gap")
 
     # M10 overexertion (boom–bust)
-    activity_rate: float = prob(0.15)  # share of gap to target activity closed per week
-    boom_per_week: float = nonneg(0.08)  # extra activity on a good week with no pacing
-    safe_activity_step: float = nonneg(0.03)  # weekly rise in activity that pacing allows
-    flare_overexertion: float = nonneg(15.0)  # log-hazard per unit activity rise beyond safe step
-    pacing_gain: float = prob(0.15)  # share of pacing gap closed per encounter with advice
-    bust_activity_drop: float = unit(0.3)  # share of activity dropped in a flare
+    activity_rate: float = prob(0.15, _J_SHARE, "share of the gap per week")  # to target activity
+    boom_per_week: float = nonneg(0.08, 1.0, "activity per week", _J_EFFECT)  # extra on a good week, no pacing
+    safe_activity_step: float = nonneg(0.03, 1.0, "activity per week", _J_EFFECT)  # weekly rise pacing allows
+    flare_overexertion: float = nonneg(15.0, 100.0, "log-hazard per unit activity", _J_EFFECT)  # beyond safe step
+    pacing_gain: float = prob(0.15, _J_SHARE, "share of the gap per encounter")  # with pacing advice
+    bust_activity_drop: float = level(0.3, _J_SHARE, "share of activity")  # dropped in a flare
 
     # M11 the feedback loop
-    progress_scale_points: float = positive(2.0)  # slow-minus-fast symptom gap that is full progress
-    progress_self_efficacy: float = prob(0.05)  # weekly gain of self-efficacy per unit progress
-    progress_expectation: float = prob(0.06)  # weekly gain of expectation per unit progress
-    distress_rate: float = prob(0.15)  # share of gap to target distress closed per week
-    distress_base: float = unit(0.15)  # target distress with no symptoms or worries
-    distress_symptoms: float = nonneg(0.5)  # target distress added at PHQ-15 of 30
-    distress_catastrophising: float = nonneg(0.25)  # x catastrophising x uncertainty (M3 lowers it)
-    distress_self_efficacy: float = nonneg(0.2)  # target distress lost per unit self-efficacy above 0.5
+    progress_scale_points: float = positive(2.0, 30.0, "PHQ-15 points", _J_EFFECT)  # slow-minus-fast gap = full
+    # progress
+    progress_self_efficacy: float = prob(0.05, _J_SHARE, "share per week per unit progress")
+    progress_expectation: float = prob(0.06, _J_SHARE, "share per week per unit progress")
+    distress_rate: float = prob(0.15, _J_SHARE, "share of the gap per week")  # to target distress
+    distress_base: float = level(0.15, _J_EFFECT)  # target distress with no symptoms or worries
+    distress_symptoms: float = nonneg(0.5, 1.0, "level at PHQ-15 of 30", _J_EFFECT)  # target distress added
+    distress_catastrophising: float = nonneg(0.25, 1.0, "level", _J_EFFECT)  # x catastrophising x uncertainty
+    distress_self_efficacy: float = nonneg(0.2, 1.0, "level per unit", _J_EFFECT)  # lost per self-efficacy > 0.5
 
     # M12 ruptures and repair
-    p_rupture_base: float = prob(0.03)  # per encounter with nothing straining the alliance
-    rupture_dismissal: float = nonneg(0.25)  # added probability after a dismissal
-    rupture_flare: float = nonneg(0.08)  # added probability in a flare
-    rupture_stall: float = nonneg(0.06)  # added probability with no perceived progress
-    rupture_contradiction: float = nonneg(0.1)  # added probability after a contradiction
-    rupture_bond_drop: float = unit(0.2)  # share of bond lost when a rupture opens
-    p_repair: float = prob(0.6)  # repair chance per encounter at skill 1 (x skill)
-    repair_bond_bonus: float = unit(0.3)  # share of the bond gap closed by a repair
-    rupture_unrepaired_weeks: int = count(8, lo=1)  # an open rupture lapses unrepaired after this
-    unrepaired_bond_drop: float = unit(0.3)  # share of bond lost when a rupture lapses
-    case_review_repair: float = prob(0.3)  # repair chance of an open rupture at a case review
+    p_rupture_base: float = prob(0.03, _J_EFFECT)  # per encounter with nothing straining the alliance
+    rupture_dismissal: float = nonneg(0.25, 1.0, "probability", _J_EFFECT)  # added after a dismissal
+    rupture_flare: float = nonneg(0.08, 1.0, "probability", _J_EFFECT)  # added in a flare
+    rupture_stall: float = nonneg(0.06, 1.0, "probability", _J_EFFECT)  # added with no perceived progress
+    rupture_contradiction: float = nonneg(0.1, 1.0, "probability", _J_EFFECT)  # added after a contradiction
+    rupture_bond_drop: float = level(0.2, _J_SHARE, "share of bond")  # lost when a rupture opens
+    p_repair: float = prob(0.6, _J_EFFECT)  # repair chance per encounter at skill 1 (x skill)
+    repair_bond_bonus: float = level(0.3, _J_SHARE, "share of the bond gap")  # closed by a repair
+    rupture_unrepaired_weeks: int = count(8, 104, "weeks", _J_EFFECT, lo=1)  # open rupture lapses after this
+    unrepaired_bond_drop: float = level(0.3, _J_SHARE, "share of bond")  # lost when a rupture lapses
+    case_review_repair: float = prob(0.3, _J_EFFECT)  # repair chance of an open rupture at a case review
 
     # M13 disengagement and doctor shopping
-    dropout_per_week: float = nonneg(0.00224)  # weekly dropout hazard at reference alliance/trust [calib.]
-    dropout_alliance: float = nonneg(1.5)  # log-hazard lost per unit alliance
-    dropout_trust: float = nonneg(1.5)  # log-hazard lost per unit trust
-    dropout_progress: float = nonneg(1.0)  # log-hazard lost per unit perceived progress
-    dropout_rupture: float = nonneg(1.2)  # log-hazard added by an open rupture
-    dropout_dismissal: float = nonneg(0.8)  # log-hazard added in the week of a dismissal
-    represent_per_week: float = nonneg(0.03)  # disengaged: weekly hazard of presenting elsewhere
+    dropout_per_week: float = nonneg(0.00224, 1.0, "hazard per week", CALIBRATED)  # at reference alliance/trust
+    dropout_alliance: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)  # lost per unit alliance
+    dropout_trust: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)  # lost per unit trust
+    dropout_progress: float = nonneg(1.0, 10.0, "log-hazard per unit", _J_EFFECT)  # lost per unit progress
+    dropout_rupture: float = nonneg(1.2, 10.0, "log-hazard", _J_EFFECT)  # added by an open rupture
+    dropout_dismissal: float = nonneg(0.8, 10.0, "log-hazard", _J_EFFECT)  # added in the week of a dismissal
+    represent_per_week: float = nonneg(0.03, 1.0, "hazard per week", _J_EFFECT)  # disengaged: presenting elsewhere
+    represent_distress_floor: float = nonneg(
+        0.5, 5.0, "multiplier", "judgement: the calmest shop half as often as the mean"
+    )  # hazard x (floor + distress)
 
     # M14 investigations
-    investigation_biomedical: float = nonneg(1.5)  # log-odds per unit biomedical stance
-    investigation_uncertainty: float = nonneg(1.0)  # patient demand for tests, log-odds
-    repeat_test_uncertainty: float = prob(0.0295)  # share of uncertainty gap added per prior test (up to 5) [calib.]
-    reassurance_distress_drop: float = prob(0.05)  # brief relief from an explained normal result
+    investigation_biomedical: float = nonneg(1.5, 10.0, "log-odds per unit stance", _J_HAZARD)  # biomedical stance
+    investigation_uncertainty: float = nonneg(1.0, 10.0, "log-odds per unit", _J_EFFECT)  # patient demand for tests
+    repeat_test_uncertainty: float = prob(0.0295, CALIBRATED, "share of the uncertainty gap per prior test")
+    repeat_test_cap: int = count(5, 50, "tests", "judgement: beyond five, more tests add no new doubt")  # prior
+    # tests that count towards repeat_test_uncertainty
+    reassurance_distress_drop: float = prob(0.05, _J_SHARE, "share of distress")  # brief relief, explained result
 
     # M13/M18 patient-initiated demand and emergency attendances
-    demand_per_week: float = nonneg(0.04)  # on-demand GP contact hazard at reference distress
-    demand_distress: float = nonneg(2.0)  # log-hazard per unit distress
-    demand_flare: float = nonneg(1.5)  # log-hazard in a flare
-    emergency_per_week: float = nonneg(0.0191)  # emergency attendance hazard, reference patient [calib.]
-    emergency_flare: float = nonneg(1.5)  # log-hazard in a flare
-    emergency_distress: float = nonneg(1.5)
-    emergency_uncertainty: float = nonneg(1.5)
-    emergency_outside_care: float = nonneg(1.5)  # hazard multiplier when not in care
-    p_emergency_investigation: float = prob(0.5)  # emergency visit orders a test (unexplained)
-    referral_severity: float = nonneg(0.3)  # referral log-odds per reported point above 12
-    referral_uncertainty: float = nonneg(1.0)  # referral log-odds per unit uncertainty
+    demand_per_week: float = nonneg(0.04, 1.0, "hazard per week", _J_EFFECT)  # on-demand GP contact, reference
+    demand_distress: float = nonneg(2.0, 10.0, "log-hazard per unit", _J_EFFECT)
+    demand_flare: float = nonneg(1.5, 10.0, "log-hazard", _J_HAZARD)  # in a flare
+    emergency_per_week: float = nonneg(0.0191, 1.0, "hazard per week", CALIBRATED)  # reference patient
+    emergency_flare: float = nonneg(1.5, 10.0, "log-hazard", _J_HAZARD)  # in a flare
+    emergency_distress: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)
+    emergency_uncertainty: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)
+    emergency_outside_care: float = nonneg(1.5, 20.0, "hazard multiplier", _J_EFFECT)  # when not in care
+    p_emergency_investigation: float = prob(0.5, _J_EFFECT)  # emergency visit orders a test (unexplained)
+    referral_severity: float = nonneg(0.3, 5.0, "log-odds per PHQ-15 point", _J_EFFECT)  # above the reference
+    referral_reference_points: float = points(
+        12.0, "judgement: just below the referred mean and the high cut-point 15"
+    )  # reported PHQ-15 at which referral odds are the service's tendency
+    referral_uncertainty: float = nonneg(1.0, 10.0, "log-odds per unit", _J_EFFECT)  # per unit uncertainty
 
     # M16 clinician reflection and feedback
-    learning_per_week: float = nonneg(0.02)  # skill gap closed per week at reflective practice 1
-    feedback_repair_boost: float = nonneg(0.5)  # relative rise in repair chance with feedback
-    feedback_validation_logodds: float = nonneg(0.4)  # validation log-odds for off-track patients
+    learning_per_week: float = nonneg(0.02, 1.0, "share of the skill gap per week", _J_SHARE)  # at reflective 1
+    feedback_repair_boost: float = nonneg(0.5, 10.0, "relative rise", _J_EFFECT)  # in repair chance with feedback
+    feedback_validation_logodds: float = nonneg(0.4, 10.0, "log-odds", _J_EFFECT)  # for off-track patients
 
     # M18 capacity and waiting
-    waiting_trust_drop: float = prob(0.02)  # trust lost per week waiting for a first visit
+    waiting_trust_drop: float = prob(0.02, _J_SHARE, "share of trust per week")  # waiting for a first visit
 
 
 @dataclass(frozen=True)
@@ -421,11 +514,15 @@ class CostParams:
     visit: dict[str, float] = by_key(
         {"gp": 40.0, "specialist": 150.0, "psychologist": 90.0, "physiotherapist": 60.0, "coordinator": 35.0},
         ROLES,
+        0.0,
+        1e6,
+        "currency units per visit",
+        _J_TARIFF,
     )
-    investigation: float = nonneg(120.0)
-    emergency: float = nonneg(250.0)
-    referral: float = nonneg(20.0)  # administration of one referral
-    case_review: float = nonneg(15.0)  # share of a team meeting, per patient reviewed
+    investigation: float = nonneg(120.0, 1e6, "currency units", _J_TARIFF)
+    emergency: float = nonneg(250.0, 1e6, "currency units", _J_TARIFF)
+    referral: float = nonneg(20.0, 1e6, "currency units", _J_TARIFF)  # administration of one referral
+    case_review: float = nonneg(15.0, 1e6, "currency units", _J_TARIFF)  # share of a team meeting, per patient
 
 
 @dataclass(frozen=True)
@@ -472,8 +569,8 @@ def _check_mapping(path: str, value: Any, meta: dict[str, Any]) -> None:
             _fail(f"{path}.{key}", v, "a finite number")
         if "shares" in meta and not 0.0 <= v <= 1.0:
             _fail(f"{path}.{key}", v, "a share in [0, 1]")
-        if "keys" in meta and v < 0 and not path.endswith("_shift"):
-            _fail(f"{path}.{key}", v, "a number >= 0")
+        if "keys" in meta and not meta["lo"] <= v <= meta["hi"]:
+            _fail(f"{path}.{key}", v, f"a number in [{meta['lo']:g}, {meta['hi']:g}]")
     if "shares" in meta:
         if not value:
             _fail(path, value, "at least one category")

@@ -12,12 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from .params import CONDITIONS, ROLES, PopulationParams, RunParams, ServiceParams, WorkforceParams
-from .streams import Streams
+from .streams import Stream, Streams
 
 NOT_PRESENTED, WAITING, IN_CARE, DISCHARGED, DISENGAGED = range(5)
 GP, SPECIALIST, PSYCHOLOGIST, PHYSIOTHERAPIST, COORDINATOR = range(5)
 N_ROLES = len(ROLES)
 NEVER = -1  # week marker for "has not happened"
+ALLIANCE_MEASURED_AT_ENCOUNTER = 3  # "early alliance" is measured at the third encounter (target C1)
 
 
 def beta_around(gen: np.random.Generator, mean: float | np.ndarray, concentration: float, n: int) -> np.ndarray:
@@ -48,10 +49,10 @@ class PatientState:
         cultural_groups: list[str],
         streams: Streams,
     ) -> None:
-        gen = streams.get("cohort")
+        gen = streams.get(Stream.COHORT)
         arrivals = np.zeros(0, dtype=np.int32)
         if population.cohort == "open":
-            per_week = streams.get("arrivals").poisson(population.arrivals_per_week, run.weeks)
+            per_week = streams.get(Stream.ARRIVALS).poisson(population.arrivals_per_week, run.weeks)
             arrivals = np.repeat(np.arange(1, run.weeks + 1, dtype=np.int32), per_week)
         n0 = population.n_patients
         n = n0 + arrivals.size
@@ -67,7 +68,7 @@ class PatientState:
         self.condition = cond_index[self.condition].astype(np.int8)
         self.baseline_severity = np.clip(
             population.severity_mean + shift[self.condition] + population.severity_sd * gen.standard_normal(n),
-            2.0,
+            population.severity_min_points,
             30.0,
         )  # PHQ-15 points at presentation
         self.attachment_security = beta_around(gen, population.attachment_security_mean, k, n)
@@ -86,19 +87,47 @@ class PatientState:
         self.presentation_week = self.arrival_week + self.help_seeking_delay_weeks
         self.team = gen.integers(0, 2**31, n)  # which practice / department of each role (mod team count)
 
-        # --- psychological state in [0, 1] ---
+        # --- psychological state in [0, 1]: level + trait and severity effects + noise ---
+        pop = population
         z = gen.standard_normal((6, n))
-        sev = (self.baseline_severity - 13.0) / 8.0
-        self.stigma = beta_around(gen, population.stigma_mean, k, n)  # felt dismissed before
+        sev = (self.baseline_severity - pop.severity_reference_points) / pop.severity_scale_points
+        sd, lo, hi = pop.initial_state_sd, pop.initial_state_min, pop.initial_state_max
+        self.stigma = beta_around(gen, pop.stigma_mean, k, n)  # felt dismissed before
         self.stigma_baseline = self.stigma.copy()
-        self.trust = np.clip(0.55 - 0.3 * self.stigma + 0.1 * z[0], 0.05, 0.95)
-        self.self_efficacy = np.clip(0.5 - 0.2 * self.catastrophising - 0.1 * sev + 0.1 * z[1], 0.05, 0.95)
-        self.expectation = np.clip(0.5 - 0.15 * self.stigma + 0.1 * z[2], 0.05, 0.95)
-        self.distress = np.clip(0.3 + 0.3 * self.catastrophising + 0.15 * sev + 0.1 * z[3], 0.05, 0.95)
-        self.uncertainty = np.clip(0.45 + 0.3 * self.catastrophising + 0.1 * z[4], 0.05, 0.95)
-        self.activity = np.clip(0.65 - 0.6 * (self.baseline_severity / 30.0) + 0.08 * z[5], 0.05, 0.95)
-        self.adherence = np.full(n, 0.1)  # share of self-management carried out per week
-        self.pacing = np.full(n, 0.1)  # skill at pacing activity (M10)
+        self.trust = np.clip(pop.initial_trust - pop.initial_trust_stigma * self.stigma + sd * z[0], lo, hi)
+        self.self_efficacy = np.clip(
+            pop.initial_self_efficacy
+            - pop.initial_self_efficacy_catastrophising * self.catastrophising
+            - pop.initial_self_efficacy_severity * sev
+            + sd * z[1],
+            lo,
+            hi,
+        )
+        self.expectation = np.clip(
+            pop.initial_expectation - pop.initial_expectation_stigma * self.stigma + sd * z[2], lo, hi
+        )
+        self.distress = np.clip(
+            pop.initial_distress
+            + pop.initial_distress_catastrophising * self.catastrophising
+            + pop.initial_distress_severity * sev
+            + sd * z[3],
+            lo,
+            hi,
+        )
+        self.uncertainty = np.clip(
+            pop.initial_uncertainty + pop.initial_uncertainty_catastrophising * self.catastrophising + sd * z[4],
+            lo,
+            hi,
+        )
+        self.activity = np.clip(
+            pop.initial_activity
+            - pop.initial_activity_severity * (self.baseline_severity / 30.0)
+            + pop.initial_activity_sd * z[5],
+            lo,
+            hi,
+        )
+        self.adherence = np.full(n, pop.initial_adherence)  # share of self-management carried out per week
+        self.pacing = np.full(n, pop.initial_pacing)  # skill at pacing activity (M10)
 
         # --- symptoms and functioning ---
         self.latent = self.baseline_severity.copy()  # underlying severity, PHQ-15 points
@@ -248,7 +277,7 @@ class ClinicianState:
         streams: Streams,
         service: ServiceParams,
     ) -> None:
-        gen = streams.get("workforce")
+        gen = streams.get(Stream.WORKFORCE)
         k = workforce.trait_concentration
         roles, traits = [], {t: [] for t in CLINICIAN_TRAITS}
         capacity = []
@@ -279,7 +308,6 @@ class ClinicianState:
         names = [cultural_groups.index(g) for g in workforce.cultural_group_shares]
         self.cultural_group = np.array(names, dtype=np.int8)[group_draw]
         self.caseload = np.zeros(self.n, np.int32)  # in-care patients they lead
-        self.booked = np.zeros(self.n, np.int32)  # slots used this week
         self.by_role = [np.flatnonzero(self.role == r) for r in range(N_ROLES)]
 
     warmth: np.ndarray

@@ -11,11 +11,64 @@ change in one mechanism never shifts the draws of another.
 from __future__ import annotations
 
 import hashlib
+from enum import StrEnum
 
 import numpy as np
 
-CARE_INDEPENDENT_STREAMS: frozenset[str] = frozenset(
-    {"cohort", "workforce", "arrivals", "fluctuation", "flare", "flare_size"}
+
+class Stream(StrEnum):
+    """The name of every random stream, declared once; each draw in the model names one.
+
+    Members are strings, so ``Stream.DROPOUT == "dropout"`` and a stream's
+    seed depends only on its name.
+    """
+
+    # Drawn once, at week 0 (whole generators, any number of draws).
+    COHORT = "cohort"  # patients' traits and initial state (sim.core.state)
+    WORKFORCE = "workforce"  # clinicians' traits (sim.core.state)
+    ARRIVALS = "arrivals"  # open cohort: new referrals per week (sim.core.state)
+
+    # Drawn every week, one uniform number per patient (M id, and the module that uses it).
+    REPRESENT = "represent"  # M13 doctor shopping (engagement)
+    FOLLOWUP_KEPT = "followup_kept"  # M5 a scheduled follow-up is booked and kept (pathways)
+    ON_DEMAND = "on_demand"  # M18 patient-initiated contact (pathways)
+    EPISODE_LENGTH = "episode_length"  # M15 visits in a specialist episode (pathways)
+    ROUTE_LEAD = "route_lead"  # M15 continuity: the lead clinician is seen (pathways)
+    ROUTE_PICK = "route_pick"  # M15 whoever is free in the team (pathways)
+    SLOT_TIEBREAK = "slot_tiebreak"  # M18 ties in a clinician's queue (pathways)
+    COHERENCE = "coherence"  # M15/M5 a new clinician's explanation fits the plan (alliance)
+    VALIDATION = "validation"  # M2 validated or dismissed (alliance)
+    RUPTURE = "rupture"  # M12 a rupture opens (alliance)
+    REPAIR = "repair"  # M12 an open rupture is repaired (alliance)
+    INVESTIGATION = "investigation"  # M14 a test is ordered (alliance)
+    RESULT_EXPLAINED = "result_explained"  # M14 a normal result is explained (alliance)
+    REFERRAL = "referral"  # M15 a GP refers to a specialist (pathways)
+    REFERRAL_LOST = "referral_lost"  # M15 navigation barrier (pathways)
+    REFERRAL_DELAY = "referral_delay"  # M15 wait for the specialist (pathways)
+    CASE_REVIEW_REPAIR = "case_review_repair"  # M15/M12 repair at a case review (pathways)
+    FLARE = "flare"  # M9 a flare starts (recovery)
+    FLARE_SIZE = "flare_size"  # M9 how big it is (recovery)
+    EMERGENCY = "emergency"  # M13/M18 emergency attendance (engagement)
+    EMERGENCY_TEST = "emergency_test"  # M14 the emergency department tests (engagement)
+    DROPOUT = "dropout"  # M13 disengagement (engagement)
+
+    # Drawn every week, one standard normal number per patient.
+    FLUCTUATION = "fluctuation"  # M9 week-to-week symptom fluctuation (recovery)
+
+
+INITIAL_STREAMS: tuple[Stream, ...] = (Stream.COHORT, Stream.WORKFORCE, Stream.ARRIVALS)
+"""Streams used once, to draw the cohort and the team."""
+
+WEEKLY_NORMAL_STREAMS: tuple[Stream, ...] = (Stream.FLUCTUATION,)
+"""Standard normal streams drawn once a week, one number per patient."""
+
+WEEKLY_UNIFORM_STREAMS: tuple[Stream, ...] = tuple(
+    s for s in Stream if s not in INITIAL_STREAMS and s not in WEEKLY_NORMAL_STREAMS
+)
+"""Uniform streams drawn once a week, one number per patient (all the others)."""
+
+CARE_INDEPENDENT_STREAMS: frozenset[Stream] = frozenset(
+    {Stream.COHORT, Stream.WORKFORCE, Stream.ARRIVALS, Stream.FLUCTUATION, Stream.FLARE, Stream.FLARE_SIZE}
 )
 """Streams whose draws cannot depend on the care model: traits, life events."""
 

@@ -59,9 +59,18 @@ def wai(alliance: np.ndarray | float) -> np.ndarray | float:
 
 
 class WeeklyTotals:
-    """Running totals of the event counters, so each week reports its own events."""
+    """Totals of the event counters at the start of the week, so each week reports its own events.
+
+    The model calls :meth:`start_week` at the start of every step; reading the
+    week's increments changes nothing, so a summary can be taken any number of
+    times in a week.
+    """
 
     def __init__(self, p: PatientState) -> None:
+        self.previous = self.current(p)
+
+    def start_week(self, p: PatientState) -> None:
+        """Remember the totals so far: this week's events are counted from here."""
         self.previous = self.current(p)
 
     @staticmethod
@@ -74,11 +83,9 @@ class WeeklyTotals:
         return totals
 
     def increments(self, p: PatientState) -> dict[str, float]:
-        """Events since the last call."""
+        """Events since the start of the week."""
         now = self.current(p)
-        out = {k: now[k] - self.previous[k] for k in now}
-        self.previous = now
-        return out
+        return {k: now[k] - self.previous[k] for k in now}
 
 
 def _mean_sd(x: np.ndarray) -> tuple[float, float]:
@@ -91,7 +98,10 @@ def _mean_sd(x: np.ndarray) -> tuple[float, float]:
 
 
 def weekly_summary(model: CareModel, alliance: np.ndarray | None = None) -> dict[str, float]:
-    """Aggregates of one week over the patients who have arrived (``alliance``: current, if computed)."""
+    """Aggregates of one week over the patients who have arrived (``alliance``: current, if computed).
+
+    Reads the model and changes nothing: a second call in the same week gives the same numbers.
+    """
     p, d = model.patients, model.dyads
     idx = model.population_index()
     status = p.status[idx]

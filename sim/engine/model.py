@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from mesa import DataCollector, Model
 
+from ..core.encounters import Encounters
 from ..core.params import (
     ROLES,
     CostParams,
@@ -38,7 +39,6 @@ from ..core.params import (
 from ..core.state import IN_CARE, NEVER, ClinicianState, DyadState, PatientState, apply_campaign
 from ..core.streams import Streams
 from ..mechanisms import alliance, engagement, learning, pathways, recovery
-from ..mechanisms.pathways import Encounters
 from .agents import Clinician, Patient
 from .metrics import WEEKLY_COLUMNS, WeeklyTotals, trajectory_snapshot, weekly_summary
 
@@ -113,7 +113,6 @@ class CareModel(Model):
         self.workforce = workforce or WorkforceParams()
         self.mechanisms = mechanisms or MechanismParams()
         self.costs = costs or CostParams()
-        self.seed = seed
         self.streams = Streams(seed, audit=audit)
         self.week = 0
 
@@ -125,7 +124,6 @@ class CareModel(Model):
         self.unmet_requests = 0  # requests without a slot this week
         self.visit_cost = np.array([self.costs.visit.get(r, 0.0) for r in ROLES])
         self.seen = np.zeros(p.n, bool)  # had an encounter this week
-        self.encounters = Encounters(*(np.zeros(0, np.int64) for _ in range(4)))
 
         if agents:
             Patient.create_agents(self, p.n, list(range(p.n)))
@@ -151,6 +149,7 @@ class CareModel(Model):
         self.week += 1
         week = self.week
         p, c, d = self.patients, self.clinicians, self.dyads
+        self.totals.start_week(p)
         service, mech, streams = self.service, self.mechanisms, self.streams
         idx = self.population_index()
 
@@ -164,7 +163,6 @@ class CareModel(Model):
         accepted = pathways.allocate(req, clinician, p, c, week, streams)
         pathways.unmet(req, accepted, p, mech)
         enc = Encounters(req.patient[accepted], clinician[accepted], req.role[accepted], req.kind[accepted])
-        self.encounters = enc
         self.unmet_requests = int((~accepted).sum())
 
         # 5. Encounters.

@@ -26,10 +26,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.encounters import FOLLOWUP, SPECIALIST_VISIT, Encounters
+from ..core.maths import logistic, logit
 from ..core.params import MechanismParams, ServiceParams
-from ..core.state import GP, NEVER, SPECIALIST, ClinicianState, DyadState, PatientState
-from ..core.streams import Streams
-from .pathways import FOLLOWUP, SPECIALIST_VISIT, Encounters, logistic, logit
+from ..core.state import (
+    ALLIANCE_MEASURED_AT_ENCOUNTER,
+    GP,
+    NEVER,
+    SPECIALIST,
+    ClinicianState,
+    DyadState,
+    PatientState,
+)
+from ..core.streams import Stream, Streams
+from .investigations import record_tests
 
 
 def reported_symptoms(p: PatientState, d: DyadState, mech: MechanismParams) -> np.ndarray:
@@ -128,12 +138,12 @@ def encounter(
         Boolean mask over encounters: the experience was validated.
     """
     n = p.n
-    u_coherent = streams.uniform("coherence", n)[enc.patient]
-    u_validate = streams.uniform("validation", n)[enc.patient]
-    u_rupture = streams.uniform("rupture", n)[enc.patient]
-    u_repair = streams.uniform("repair", n)[enc.patient]
-    u_test = streams.uniform("investigation", n)[enc.patient]
-    u_explain = streams.uniform("result_explained", n)[enc.patient]
+    u_coherent = streams.uniform(Stream.COHERENCE, n)[enc.patient]
+    u_validate = streams.uniform(Stream.VALIDATION, n)[enc.patient]
+    u_rupture = streams.uniform(Stream.RUPTURE, n)[enc.patient]
+    u_repair = streams.uniform(Stream.REPAIR, n)[enc.patient]
+    u_test = streams.uniform(Stream.INVESTIGATION, n)[enc.patient]
+    u_explain = streams.uniform(Stream.RESULT_EXPLAINED, n)[enc.patient]
     pat, clin = enc.patient, enc.clinician
     if not pat.size:
         return np.zeros(0, bool)
@@ -158,7 +168,7 @@ def encounter(
     x = (
         logit(c.validation[clin])
         + mech.validation_stance_logodds * (c.biopsychosocial[clin] - 0.5)
-        - mech.validation_stigma_logodds * (p.stigma[pat] - 0.3)
+        - mech.validation_stigma_logodds * (p.stigma[pat] - mech.stigma_reference)
         + service.feedback * mech.feedback_validation_logodds * off_track
     )
     validated = u_validate < logistic(x)
@@ -175,7 +185,9 @@ def encounter(
 
     # 4. M1 bond: warmth and attachment, more at the first encounters, saturating.
     early = 1.0 + mech.early_rapport_boost * np.exp(-d.encounters[k] / mech.early_rapport_weeks)
-    gain = mech.bond_gain * c.warmth[clin] * (0.5 + p.attachment_security[pat]) * reach * early
+    gain = (
+        mech.bond_gain * c.warmth[clin] * (mech.bond_gain_attachment_floor + p.attachment_security[pat]) * reach * early
+    )
     bond = d.bond[k]
     bond = np.where(validated, bond + np.minimum(gain, 1.0) * (1.0 - bond), bond * (1.0 - mech.dismissed_bond_drop))
     d.bond[k] = bond
@@ -238,18 +250,9 @@ def encounter(
     p.cost[pat] += visit_cost[enc.role]
     p.same_clinician_pairs[pat] += p.last_clinician[pat] == clin
     p.last_clinician[pat] = clin
-    third = pat[p.encounters[pat] == 3]
+    third = pat[p.encounters[pat] == ALLIANCE_MEASURED_AT_ENCOUNTER]
     p.alliance_third[third] = d.alliance_at(third, d.current[third])
     return validated
-
-
-def record_tests(p: PatientState, tested: np.ndarray, mech: MechanismParams, unit_cost: float) -> None:
-    """Count and cost tests; each earlier test feeds the belief that something is missed (M14)."""
-    prior = np.minimum(p.investigations[tested], 5)
-    p.investigations[tested] += 1
-    p.cost[tested] += unit_cost
-    share = np.minimum(mech.repeat_test_uncertainty * prior, 1.0)
-    p.uncertainty[tested] += share * (1.0 - p.uncertainty[tested])
 
 
 def repair(p: PatientState, d: DyadState, pat: np.ndarray, slot: np.ndarray, mech: MechanismParams) -> None:

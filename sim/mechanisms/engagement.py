@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.maths import hazard_to_prob
 from ..core.params import MechanismParams
 from ..core.state import DISENGAGED, IN_CARE, NEVER, WAITING, DyadState, PatientState
-from ..core.streams import Streams
-from .alliance import record_tests
-from .pathways import hazard_to_prob
+from ..core.streams import Stream, Streams
+from .investigations import record_tests
 
 
 def disengage(
@@ -30,7 +30,7 @@ def disengage(
     alliance: np.ndarray | None = None,
 ) -> None:
     """M13: patients in care may drop out this week (``alliance``: current alliance, if already computed)."""
-    u = streams.uniform("dropout", p.n)
+    u = streams.uniform(Stream.DROPOUT, p.n)
     in_care = p.status == IN_CARE
     hazard = mech.dropout_per_week * np.exp(
         -mech.dropout_alliance * ((d.current_alliance() if alliance is None else alliance) - 0.5)
@@ -51,8 +51,8 @@ def disengage(
 
 def represent(p: PatientState, week: int, mech: MechanismParams, streams: Streams) -> None:
     """M13 doctor shopping: disengaged patients present again elsewhere, from scratch."""
-    u = streams.uniform("represent", p.n)
-    hazard = mech.represent_per_week * (0.5 + p.distress)
+    u = streams.uniform(Stream.REPRESENT, p.n)
+    hazard = mech.represent_per_week * (mech.represent_distress_floor + p.distress)
     back = np.flatnonzero((p.status == DISENGAGED) & (u < hazard_to_prob(hazard)))
     p.status[back] = WAITING
     p.presentation_week[back] = week
@@ -69,8 +69,8 @@ def emergencies(
     test_cost: float,
 ) -> None:
     """Emergency attendances, with their tests (M13, M14)."""
-    u = streams.uniform("emergency", p.n)[idx]
-    u_test = streams.uniform("emergency_test", p.n)[idx]
+    u = streams.uniform(Stream.EMERGENCY, p.n)[idx]
+    u_test = streams.uniform(Stream.EMERGENCY_TEST, p.n)[idx]
     outside = np.where(p.status[idx] == IN_CARE, 1.0, mech.emergency_outside_care)
     hazard = (
         mech.emergency_per_week

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.encounters import Encounters
 from ..core.params import MechanismParams, ServiceParams
 from ..core.state import ClinicianState, PatientState
-from .pathways import Encounters
 
 
 def reflect(enc: Encounters, p: PatientState, c: ClinicianState, service: ServiceParams, mech: MechanismParams) -> None:

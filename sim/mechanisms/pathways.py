@@ -12,10 +12,10 @@ needs; every random decision draws one number per patient from a named stream.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
+from ..core.encounters import FOLLOWUP, INTAKE, ON_DEMAND, SPECIALIST_VISIT, Encounters, Requests
+from ..core.maths import hazard_to_prob, logistic, logit
 from ..core.params import MechanismParams, ServiceParams
 from ..core.state import (
     COORDINATOR,
@@ -23,55 +23,19 @@ from ..core.state import (
     GP,
     IN_CARE,
     NEVER,
+    NOT_PRESENTED,
     SPECIALIST,
     WAITING,
     ClinicianState,
     DyadState,
     PatientState,
 )
-from ..core.streams import Streams
-
-# Request kinds, in booking priority: booked appointments first, then new
-# patients, then on-demand contacts.
-SPECIALIST_VISIT, FOLLOWUP, INTAKE, ON_DEMAND = range(4)
-
-
-class Requests(NamedTuple):
-    """Requests for an encounter this week, at most one per patient."""
-
-    patient: np.ndarray  # patient index
-    role: np.ndarray  # clinician role asked for
-    kind: np.ndarray  # SPECIALIST_VISIT, FOLLOWUP, INTAKE or ON_DEMAND
-
-
-class Encounters(NamedTuple):
-    """Encounters that take place this week."""
-
-    patient: np.ndarray
-    clinician: np.ndarray
-    role: np.ndarray
-    kind: np.ndarray
-
-
-def hazard_to_prob(hazard: np.ndarray) -> np.ndarray:
-    """Weekly probability of an event with the given weekly hazard."""
-    return -np.expm1(-hazard)
-
-
-def logistic(x: np.ndarray) -> np.ndarray:
-    """The logistic function."""
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def logit(p: np.ndarray | float) -> np.ndarray:
-    """Log-odds of a probability (clipped away from 0 and 1)."""
-    q = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(q / (1 - q))
+from ..core.streams import Stream, Streams
 
 
 def present(p: PatientState, week: int) -> None:
     """Patients whose help-seeking delay has run out join the waiting list."""
-    newly = (p.status == 0) & (p.presentation_week <= week)
+    newly = (p.status == NOT_PRESENTED) & (p.presentation_week <= week)
     p.status[newly] = WAITING
 
 
@@ -107,9 +71,9 @@ def demand(
        distressed or in a flare.
     """
     n = p.n
-    u_followup = streams.uniform("followup_kept", n)
-    u_demand = streams.uniform("on_demand", n)
-    u_episode = streams.uniform("episode_length", n)
+    u_followup = streams.uniform(Stream.FOLLOWUP_KEPT, n)
+    u_demand = streams.uniform(Stream.ON_DEMAND, n)
+    u_episode = streams.uniform(Stream.EPISODE_LENGTH, n)
 
     in_care = p.status == IN_CARE
     arriving = in_care & (p.referral_due_week == week)
@@ -165,8 +129,8 @@ def route(
     uniformly. Teams keep continuity independent of the size of the service.
     Returns -1 where the service has no clinician of the role.
     """
-    u_route = streams.uniform("route_lead", p.n)[req.patient]
-    u_pick = streams.uniform("route_pick", p.n)[req.patient]
+    u_route = streams.uniform(Stream.ROUTE_LEAD, p.n)[req.patient]
+    u_pick = streams.uniform(Stream.ROUTE_PICK, p.n)[req.patient]
     lead = p.lead[req.patient, req.role]
     clinician = np.full(req.patient.size, -1, np.int32)
     for r, members in enumerate(c.by_role):
@@ -198,7 +162,7 @@ def allocate(
     appointments, then new patients (longest wait first), then on-demand
     contacts; ties are broken at random. Returns a boolean mask over requests.
     """
-    u_tie = streams.uniform("slot_tiebreak", p.n)[req.patient]
+    u_tie = streams.uniform(Stream.SLOT_TIEBREAK, p.n)[req.patient]
     has = clinician >= 0
     waited = week - np.where(req.kind == INTAKE, p.presentation_week[req.patient], week)
     order = np.lexsort((u_tie, -waited, req.kind, clinician))
@@ -207,7 +171,6 @@ def allocate(
     accepted = np.zeros(req.patient.size, bool)
     ok = sorted_clin >= 0
     accepted[order[ok]] = rank[ok] < c.capacity[sorted_clin[ok]]
-    c.booked[:] = np.bincount(clinician[accepted & has], minlength=c.n)
     return accepted & has
 
 
@@ -261,9 +224,9 @@ def refer(
     uncertainty (asking for answers) raise it. A lost referral is a navigation
     barrier and costs trust; the others arrive after a random delay.
     """
-    u_refer = streams.uniform("referral", p.n)
-    u_lost = streams.uniform("referral_lost", p.n)
-    u_delay = streams.uniform("referral_delay", p.n)
+    u_refer = streams.uniform(Stream.REFERRAL, p.n)
+    u_lost = streams.uniform(Stream.REFERRAL_LOST, p.n)
+    u_delay = streams.uniform(Stream.REFERRAL_DELAY, p.n)
     gp = enc.role == GP
     pat = enc.patient[gp]
     open_already = (p.referral_due_week[pat] != NEVER) | (p.specialist_visits_left[pat] > 0)
@@ -272,7 +235,7 @@ def refer(
         return
     x = (
         logit(service.p_referral_per_visit)
-        + mech.referral_severity * (reported[pat] - 12.0)
+        + mech.referral_severity * (reported[pat] - mech.referral_reference_points)
         + mech.referral_uncertainty * (p.uncertainty[pat] - 0.5)
     )
     referred = pat[u_refer[pat] < logistic(x) * (service.p_referral_per_visit > 0)]
@@ -331,7 +294,7 @@ def case_review(
     ``alliance_transfer``), and an open rupture gets a chance of repair.
     Returns the patients whose rupture was repaired.
     """
-    u_repair = streams.uniform("case_review_repair", p.n)
+    u_repair = streams.uniform(Stream.CASE_REVIEW_REPAIR, p.n)
     interval = service.case_review_interval_weeks
     if interval <= 0 or week % interval != 0:
         return np.zeros(0, np.int64)

@@ -26,10 +26,10 @@ import math
 
 import numpy as np
 
+from ..core.maths import hazard_to_prob, logistic
 from ..core.params import MechanismParams
 from ..core.state import NOT_PRESENTED, DyadState, PatientState
 from ..core.streams import Streams
-from .pathways import hazard_to_prob, logistic
 
 Index = slice | np.ndarray
 
