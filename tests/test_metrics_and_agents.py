@@ -11,7 +11,7 @@ from conftest import simulate
 from sim.core.params import CONDITIONS, PopulationParams, RunParams, ServiceParams
 from sim.core.state import DyadState, PatientState
 from sim.engine.agents import Clinician, Patient
-from sim.engine.metrics import continuity_indices, wai, wsas
+from sim.engine.metrics import continuity_indices, wai, weekly_summary, wsas
 from sim.engine.model import CareModel
 
 
@@ -102,3 +102,12 @@ def test_mesa_agents_read_and_write_their_rows():
     # Mesa's own tools work on them.
     assert patients.agg("symptoms", np.mean) == pytest.approx(model.patients.symptoms.mean())
     assert len(model.datacollector.get_model_vars_dataframe()) == 11
+
+
+def test_weekly_summary_reads_without_changing_the_week():
+    model = simulate(weeks=6, n=200)
+    first = weekly_summary(model)
+    second = weekly_summary(model)
+    assert first == second
+    assert first == model.summary  # the step's own summary counts the same events
+    assert first["visits"] > 0 and first["cost"] > 0  # this week's events, not zero on a second look

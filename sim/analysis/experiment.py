@@ -146,6 +146,29 @@ def t_interval(values: np.ndarray) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
+def with_interval(mean: float, low: float, high: float, *, signed: bool = False) -> str:
+    """A mean with its 95% interval, as every table and report prints it: ``12.3 [11.8, 12.9]``.
+
+    Three decimals below 10 in absolute value, one above; ``signed`` puts a
+    sign on differences. Without a finite interval (one replicate) it says so.
+    """
+    digits = 3 if abs(mean) < 10 else 1
+    form = f"{'+' if signed else ''}.{digits}f"
+    if not np.isfinite(low):
+        return f"{mean:{form}} (one replicate: no interval)"
+    return f"{mean:{form}} [{low:{form}}, {high:{form}}]"
+
+
+def pooled_sd(var_a: float | np.ndarray, var_b: float | np.ndarray) -> float | np.ndarray:
+    """Standard deviation pooled over two arms with equal weight: sqrt((var_a + var_b) / 2)."""
+    return np.sqrt((var_a + var_b) / 2.0)
+
+
+def standardised_difference(difference: float, pooled: float) -> float:
+    """The effect size used everywhere: a mean difference over the pooled SD of the two arms (NaN if SD is 0)."""
+    return difference / pooled if pooled > 0 else float("nan")
+
+
 def compare_arms(patients: pd.DataFrame, reference: str) -> pd.DataFrame:
     """Each arm's outcomes, and each arm's paired difference from the reference arm.
 
@@ -174,8 +197,9 @@ def compare_arms(patients: pd.DataFrame, reference: str) -> pd.DataFrame:
                 continue
             diff = by_rep.loc[arm, outcome] - by_rep.loc[reference, outcome]
             m, lo, hi = t_interval(diff.to_numpy())
-            pooled = np.sqrt((sd.loc[arm, outcome] ** 2 + sd.loc[reference, outcome] ** 2) / 2.0).mean()
-            effect = m / pooled if pooled > 0 else float("nan")
+            # Each replicate's pooled SD, averaged; the difference is already averaged over replicates.
+            pooled = pooled_sd(sd.loc[arm, outcome] ** 2, sd.loc[reference, outcome] ** 2).mean()
+            effect = standardised_difference(m, pooled)
             rows.append(_row(outcome, arm, f"vs {reference}", m, lo, hi, effect, diff.size))
     return pd.DataFrame(rows)
 
@@ -194,12 +218,6 @@ def _row(outcome: str, arm: str, contrast: str, m: float, lo: float, hi: float, 
     }
 
 
-def _with_interval(mean: float, low: float, high: float) -> str:
-    if np.isnan(low):
-        return f"{mean:+.3f} (one replicate: no interval)"
-    return f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]"
-
-
 def headline(summary: pd.DataFrame) -> pd.DataFrame:
     """A compact table for the terminal: each arm's mean and the difference with its CI."""
     levels = summary[summary["contrast"] == "level"].pivot(index="outcome", columns="arm", values="mean")
@@ -209,7 +227,8 @@ def headline(summary: pd.DataFrame) -> pd.DataFrame:
         part = part.set_index("outcome")
         label = f"{arm} {contrast.replace('vs ', '- ')}"
         table[label] = [
-            _with_interval(part.at[o, "mean"], part.at[o, "ci_low"], part.at[o, "ci_high"]) for o in table.index
+            with_interval(part.at[o, "mean"], part.at[o, "ci_low"], part.at[o, "ci_high"], signed=True)
+            for o in table.index
         ]
         table[f"d ({arm})"] = [round(part.at[o, "effect_size"], 2) for o in table.index]
     return table

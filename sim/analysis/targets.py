@@ -16,14 +16,10 @@ import pandas as pd
 import yaml
 
 from ..core.params import ConfigError
-from .experiment import ExperimentResult, t_interval
+from .experiment import ExperimentResult, pooled_sd, standardised_difference, t_interval
 
 Metric = Callable[[pd.DataFrame, pd.DataFrame | None, float], float]
 """(patients of the arm, patients of the comparison arm or None, years simulated) -> value."""
-
-
-def _pooled_sd(a: pd.Series, b: pd.Series) -> float:
-    return float(np.sqrt((a.var() + b.var()) / 2.0))
 
 
 def _alliance_outcome_r(arm: pd.DataFrame, _ref: pd.DataFrame | None, _years: float) -> float:
@@ -35,7 +31,9 @@ def _effect_size(column: str, sign: float) -> Metric:
     def metric(arm: pd.DataFrame, ref: pd.DataFrame | None, _years: float) -> float:
         if ref is None:
             raise ConfigError(f"metric effect_size_{column.split('_')[0]} needs 'versus: <arm>'")
-        return sign * float(arm[column].mean() - ref[column].mean()) / _pooled_sd(arm[column], ref[column])
+        # One replicate's standardised difference (summary.csv applies the same formula to replicate means).
+        difference = sign * float(arm[column].mean() - ref[column].mean())
+        return standardised_difference(difference, float(pooled_sd(arm[column].var(), ref[column].var())))
 
     return metric
 

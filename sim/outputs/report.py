@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ..analysis.experiment import OUTCOMES, ExperimentResult, compare_arms, reference_arm, t_interval
+from ..analysis.experiment import OUTCOMES, ExperimentResult, compare_arms, reference_arm, t_interval, with_interval
 from ..core.params import ROLES, STATUSES, ServiceParams
 
 UTILITY_AT_ZERO = 0.35  # utility weight at functioning 0
@@ -121,7 +121,7 @@ def not_on_track(result: ExperimentResult) -> pd.DataFrame:
     summary = compare_arms(subgroup, ref)
     keep = summary["outcome"].isin(["function_final", "symptoms_final", "improved", "dropout", "cost"])
     table = summary[keep].copy()
-    table["value"] = [_fmt(r.mean, r.ci_low, r.ci_high) for r in table.itertuples()]
+    table["value"] = [with_interval(r.mean, r.ci_low, r.ci_high) for r in table.itertuples()]
     wide = table.pivot_table(index="description", columns=["arm", "contrast"], values="value", aggfunc="first")
     wide.columns = [a if c == "level" else f"{a} − {ref}" for a, c in wide.columns]
     share = len(flagged) / max(len(base), 1)
@@ -188,25 +188,18 @@ def _headline(result: ExperimentResult) -> pd.DataFrame:
             continue
         row = {"outcome": OUTCOMES[outcome]}
         for r in part[part["contrast"] == "level"].itertuples():
-            row[r.arm] = _fmt(r.mean, r.ci_low, r.ci_high)
+            row[r.arm] = with_interval(r.mean, r.ci_low, r.ci_high)
         for r in part[part["contrast"] != "level"].itertuples():
-            row[f"{r.arm} − {ref}"] = _fmt(r.mean, r.ci_low, r.ci_high)
+            row[f"{r.arm} − {ref}"] = with_interval(r.mean, r.ci_low, r.ci_high)
             row[f"d ({r.arm})"] = f"{r.effect_size:.2f}" if np.isfinite(r.effect_size) else "–"
         rows.append(row)
     econ = economics(result)
     per_improved = econ.assign(value=econ["cost"] / econ["improved"].replace(0, np.nan))
     row = {"outcome": "Cost per improved patient (currency units)"}
     for arm, g in per_improved.groupby("arm", sort=False):
-        row[arm] = _fmt(*t_interval(g["value"].to_numpy()))
+        row[arm] = with_interval(*t_interval(g["value"].to_numpy()))
     rows.append(row)
     return pd.DataFrame(rows).set_index("outcome")
-
-
-def _fmt(mean: float, low: float, high: float) -> str:
-    digits = 3 if abs(mean) < 10 else 1
-    if not np.isfinite(low):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
 def _differences(result: ExperimentResult) -> pd.DataFrame:
@@ -222,11 +215,11 @@ def _economics_summary(econ: pd.DataFrame, ref: str) -> pd.DataFrame:
     for arm, g in econ.groupby("arm", sort=False):
         row = {"arm": arm}
         for column, label in (("cost", "cost per patient"), ("qalys", "QALYs per patient")):
-            row[label] = _fmt(*t_interval(g[column].to_numpy()))
+            row[label] = with_interval(*t_interval(g[column].to_numpy()))
         if arm != ref:
             d_cost, d_qaly, d_imp = g["d_cost"].mean(), g["d_qalys"].mean(), g["d_improved"].mean()
-            row[f"extra cost vs {ref}"] = _fmt(*t_interval(g["d_cost"].to_numpy()))
-            row[f"QALYs gained vs {ref}"] = _fmt(*t_interval(g["d_qalys"].to_numpy()))
+            row[f"extra cost vs {ref}"] = with_interval(*t_interval(g["d_cost"].to_numpy()))
+            row[f"QALYs gained vs {ref}"] = with_interval(*t_interval(g["d_qalys"].to_numpy()))
             row["cost per QALY gained"] = _icer(d_cost, d_qaly)
             row["cost per extra improved patient"] = _icer(d_cost, d_imp)
         rows.append(row)
