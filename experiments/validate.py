@@ -1,4 +1,4 @@
-"""Validate the defaults against published figures (TARGETS.md): one table, inside or outside each band.
+"""Validate the defaults against published figures (docs/targets.md): one table, inside or outside each band.
 
     python -m experiments.validate                        # 10 replicates x 2,000 patients, every care model
     python -m experiments.validate --targets my_service.yaml --patients 5000
@@ -40,7 +40,7 @@ def docs_page(table: pd.DataFrame, command: str) -> str:
     inside = int(table["inside"].sum())
     return (
         "# Validation against published figures\n\n"
-        "The default parameters are checked against the targets C1–C5 of `../shared/TARGETS.md`\n"
+        "The default parameters are checked against the targets C1–C5 of [targets.md](targets.md)\n"
         "(shipped as `conf/targets/published.yaml`). Reproduce this table with\n\n"
         f"```bash\n{command}\n```\n\n"
         f"{inside} of {len(table)} rows inside their band. Simulated values are means across replicates\n"

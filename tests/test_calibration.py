@@ -15,7 +15,7 @@ from sim.core.params import ConfigError
 
 
 def test_defaults_reproduce_every_published_target():
-    """C1–C5 of TARGETS.md, at a size that keeps the suite fast (4 replicates x 1,000 patients)."""
+    """C1–C5 of docs/targets.md, at a size that keeps the suite fast (4 replicates x 1,000 patients)."""
     config = validate.validation_config(["run.replicates=4", "population.n_patients=1000"])
     assert {"coordinated", "fragmented", "stepped", "usual_care"} <= set(config.arms)
     table = evaluate(run_experiment(config), load_targets(validate.DEFAULT_TARGETS))

@@ -1,7 +1,7 @@
-"""Direction of effect of every mechanism M1–M18 (MODEL.md), all else equal, same seed.
+"""Direction of effect of every mechanism M1–M18 (docs/model.md), all else equal, same seed.
 
 Each test changes one lever and checks that the outcome the mechanism names
-moves the way MODEL.md says. Arms share the seed, so the comparison is paired
+moves the way docs/model.md says. Arms share the seed, so the comparison is paired
 (common random numbers) and small differences are real.
 """
 

@@ -30,7 +30,7 @@ def _column(table: str, name: str, kind: type = float) -> Any:
 
 
 class Patient(mesa.Agent):
-    """A person with a functional somatic condition (see MODEL.md, Agents)."""
+    """A person with a functional somatic condition (see docs/model.md, Agents and their state)."""
 
     model: CareModel
 
@@ -85,7 +85,7 @@ class Patient(mesa.Agent):
 
 
 class Clinician(mesa.Agent):
-    """A member of the care team (see MODEL.md, Agents)."""
+    """A member of the care team (see docs/model.md, Agents and their state)."""
 
     model: CareModel
 

@@ -1,5 +1,26 @@
 """What happens in an encounter: alliance, validation, explanation, trust (M1–M6, M10, M12, M14).
 
+M ids: M1 bond, M2 validation/dismissal, M3 explanation, M4 cultural humility,
+M5 trust, M6 honest reporting, M10 pacing advice, M12 ruptures and repair,
+M14 investigations ordered in an encounter; the encounter side of M15
+(alliance transfer, message coherence) and M16 (feedback raises validation
+and repair).
+Parameters: ``MechanismParams`` sections M1–M6, M10 (``pacing_gain``), M12,
+M14, M16 (``feedback_*``); ``ServiceParams.message_coherence``,
+``alliance_transfer``, ``pacing_guidance``, ``feedback``,
+``p_investigation_per_visit``, ``p_results_explained``.
+Streams: ``Stream.COHERENCE``, ``VALIDATION``, ``RUPTURE``, ``REPAIR``,
+``INVESTIGATION``, ``RESULT_EXPLAINED``.
+State read: patients' traits (attachment security, health literacy, cultural
+group), ``trust``, ``stigma``, ``uncertainty``, ``progress``, ``in_flare``,
+``symptoms``, ``symptoms_slow``; clinicians' traits; dyads.
+State written: patients' ``trust``, ``distress``, ``stigma``, ``uncertainty``,
+``pacing`` and the encounter counters (``visits``, ``encounters``,
+``validations``, ``dismissals``, ``dismissed_week``, ``contradictions``,
+``ruptures``, ``repairs``, ``investigations``, ``cost``, continuity
+bookkeeping, ``alliance_third``); every dyad array (bond, goals, tasks,
+ruptures, the current slot).
+
 :func:`encounter` applies, to every patient seen this week at once, the
 effects of meeting one clinician, in this order:
 

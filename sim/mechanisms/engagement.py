@@ -1,5 +1,18 @@
 """Leaving and returning: disengagement, doctor shopping, emergency visits (M13, M14).
 
+M ids: M13 disengagement and doctor shopping, M13/M18 emergency attendances,
+M14 tests in the emergency department.
+Parameters: ``MechanismParams`` section M13 (``dropout_*``, ``represent_*``)
+and ``emergency_*``, ``p_emergency_investigation``.
+Streams: ``Stream.DROPOUT``, ``REPRESENT``, ``EMERGENCY``, ``EMERGENCY_TEST``.
+State read: ``status``, ``trust``, ``progress``, ``distress``, ``uncertainty``,
+``in_flare``, ``dismissed_week``; the current dyad's alliance and open rupture.
+State written: ``status``, ``dropout_week``, ``ever_disengaged``,
+``presentation_week``, ``lead``, ``care_step``, pending appointments
+(``next_followup_week``, ``referral_due_week``, ``specialist_visits_left``),
+``emergency``, ``cost``, and through :func:`~sim.mechanisms.investigations.record_tests`
+``investigations`` and ``uncertainty``.
+
 :func:`disengage` drops patients out of care with a weekly hazard that falls
 with alliance, trust and perceived progress and rises with an open rupture or a
 fresh dismissal (M13). :func:`represent` brings disengaged patients back to a

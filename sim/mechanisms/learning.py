@@ -1,5 +1,13 @@
 """Clinician reflection and feedback (M16).
 
+M ids: M16.
+Parameters: ``MechanismParams.learning_per_week``; ``ServiceParams.feedback``;
+clinicians' ``reflective_practice`` (``WorkforceParams``).
+Streams: none.
+State read: this week's encounters, patients' ``progress``, clinicians'
+``reflective_practice``.
+State written: clinicians' ``validation``, ``pacing_advice``, ``repair_skill``.
+
 With routine outcome feedback, supervision and peer review switched on
 (``ServiceParams.feedback``), each clinician sees which of this week's patients
 are not on track (no perceived progress) and improves validation, pacing

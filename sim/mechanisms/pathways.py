@@ -1,5 +1,26 @@
 """Care pathways: who asks for care, whom they see, and who gets a slot.
 
+M ids: M15 care coordination (continuity, referrals, navigation barriers,
+case reviews), M17 stepped care, M18 capacity and waiting; the trust costs of
+missed follow-ups and lost referrals (M5).
+Parameters: every ``ServiceParams`` field except the training and campaign
+ones; ``MechanismParams`` ``missed_followup_trust_drop``,
+``lost_referral_trust_drop``, ``waiting_trust_drop``, ``demand_*``,
+``referral_*``, ``case_review_repair``; ``WorkforceParams.team_size``.
+Streams: ``Stream.FOLLOWUP_KEPT``, ``ON_DEMAND``, ``EPISODE_LENGTH``,
+``ROUTE_LEAD``, ``ROUTE_PICK``, ``SLOT_TIEBREAK``, ``REFERRAL``,
+``REFERRAL_LOST``, ``REFERRAL_DELAY``, ``CASE_REVIEW_REPAIR``.
+State read: ``status``, ``presentation_week``, ``care_step``,
+``therapy_role``, ``team``, ``lead``, ``distress``, ``in_flare``,
+``uncertainty``, reported symptoms (M6); clinicians' ``by_role`` and
+``capacity``; dyads' goals, tasks and ruptures.
+State written: ``status``, schedules (``next_followup_week``,
+``referral_due_week``, ``specialist_visits_left``, ``next_specialist_week``,
+``care_start_week``, ``discharge_week``), ``care_step``,
+``step_start_reported``, ``lead``, ``trust``, counters (``missed_followups``,
+``referrals``, ``waiting_weeks``, ``cost``); dyads' goals and tasks at case
+reviews.
+
 The service side of the model: demand for encounters, routing to clinicians
 (M15 continuity), finite capacity and waiting (M18), referrals and navigation
 barriers (M15), outcome reviews with stepping and discharge (M17), and joint
