@@ -19,7 +19,7 @@ from sim.core.params import Config, ConfigError, PopulationParams, ServiceParams
         ("population.n_patients=-5", "population.n_patients", "-5", "a whole number in [1, 10000000]"),
         ("run.weeks=0", "run.weeks", "0", "a whole number in [1, 5200]"),
         ("population.cohort=sometimes", "population.cohort", "sometimes", "one of closed, open"),
-        ("mechanisms.flare_per_week=-0.1", "mechanisms.flare_per_week", "-0.1", "a number in [0, 1]"),
+        ("mechanisms.flare_per_week=-0.1", "mechanisms.flare_per_week", "-0.1", "a number in [0, 5]"),
         ("mechanisms.dropout_trust=50", "mechanisms.dropout_trust", "50", "a number in [0, 10]"),
         ("costs.visit.gp=-1", "costs.visit.gp", "-1", "a number in [0, 1e+06]"),
         ("+arms.fragmented.continuty=0.5", "arms.fragmented.continuty", "0.5", "a key of ServiceParams"),

@@ -349,7 +349,9 @@ class MechanismParams:
     attachment_bond: float = nonneg(1.0, 5.0, "bond per unit attachment", _J_EFFECT)  # first-encounter bond per
     # unit attachment security above 0.5
     trust_bond: float = nonneg(0.8, 5.0, "bond per unit trust", _J_EFFECT)  # first-encounter bond per trust above 0.5
-    bond_gain: float = nonneg(0.2, 1.0, "share of the gap per encounter", _J_SHARE)  # closed per warm encounter
+    # The gains below multiply warmth, clarity, literacy and reach, and the product is capped at the whole gap,
+    # so values above 1 are meaningful (a stronger effect that saturates sooner).
+    bond_gain: float = nonneg(0.2, 5.0, "share of the gap per encounter", _J_SHARE)  # closed per warm encounter
     bond_gain_attachment_floor: float = nonneg(
         0.5, 2.0, "multiplier", "judgement: insecure attachment halves the gain of secure attachment (0.5 vs 1.5)"
     )  # bond gain x (floor + attachment security)
@@ -371,9 +373,9 @@ class MechanismParams:
     dismissed_stigma_rise: float = prob(0.15, _J_SHARE, "share of the stigma gap")  # added by dismissal
 
     # M3 explanation and shared goals
-    goals_gain: float = nonneg(0.3, 1.0, "share of the gap per explanation", _J_SHARE)  # goals gap closed
-    tasks_gain: float = nonneg(0.25, 1.0, "share of the gap per explanation", _J_SHARE)  # tasks gap closed
-    uncertainty_drop: float = nonneg(0.12, 1.0, "share per explanation", _J_SHARE)  # uncertainty removed
+    goals_gain: float = nonneg(0.3, 5.0, "share of the gap per explanation", _J_SHARE)  # goals gap closed
+    tasks_gain: float = nonneg(0.25, 5.0, "share of the gap per explanation", _J_SHARE)  # tasks gap closed
+    uncertainty_drop: float = nonneg(0.12, 5.0, "share per explanation", _J_SHARE)  # uncertainty removed
     literacy_floor: float = level(0.4, _J_EFFECT, "multiplier")  # explanation effect at zero health literacy
 
     # M4 cultural humility
@@ -405,9 +407,9 @@ class MechanismParams:
     adherence_rate: float = prob(0.25, _J_SHARE, "share of the gap per week")  # to target adherence
 
     # M8 self-management drives recovery
-    recovery_per_week: float = nonneg(0.0115, 0.2, "share of (S - floor) per week", CALIBRATED)  # at full adherence
+    recovery_per_week: float = nonneg(0.0115, 1.0, "share of (S - floor) per week", CALIBRATED)  # at full adherence
     natural_recovery_per_week: float = prob(0.00134, CALIBRATED, "share of (S - floor) per week")  # whatever the care
-    contact_recovery_per_week: float = nonneg(0.002, 0.2, "share of (S - floor) per week", _J_EFFECT)  # contact alone
+    contact_recovery_per_week: float = nonneg(0.002, 1.0, "share of (S - floor) per week", _J_EFFECT)  # contact alone
     symptom_floor_share: float = level(0.25, _J_EFFECT, "share of baseline severity")  # residual severity
     distress_worsening_per_week: float = nonneg(0.561, 5.0, "PHQ-15 points per week per unit distress", CALIBRATED)
     distress_reference: float = level(0.45, _J_EFFECT)  # distress that neither worsens nor eases symptoms
@@ -419,7 +421,7 @@ class MechanismParams:
     # M9 fluctuation, flares, relapse
     fluctuation_sd: float = nonneg(2.0, 10.0, "PHQ-15 points", "judgement: tuned by hand to C3 and C4")  # weekly
     fluctuation_autocorr: float = prob(0.6, _J_EFFECT, "autocorrelation")  # AR(1) of fluctuation
-    flare_per_week: float = nonneg(0.04, 1.0, "hazard per week", _J_EFFECT)  # at average reactivity/distress
+    flare_per_week: float = nonneg(0.04, 5.0, "hazard per week", _J_EFFECT)  # at average reactivity/distress
     flare_stress: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)  # stress reactivity
     flare_distress: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)  # distress
     flare_pacing: float = nonneg(1.0, 10.0, "log-hazard per unit", _J_EFFECT)  # lost per unit pacing skill
@@ -463,13 +465,13 @@ class MechanismParams:
     case_review_repair: float = prob(0.3, _J_EFFECT)  # repair chance of an open rupture at a case review
 
     # M13 disengagement and doctor shopping
-    dropout_per_week: float = nonneg(0.00224, 1.0, "hazard per week", CALIBRATED)  # at reference alliance/trust
+    dropout_per_week: float = nonneg(0.00224, 5.0, "hazard per week", CALIBRATED)  # at reference alliance/trust
     dropout_alliance: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)  # lost per unit alliance
     dropout_trust: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)  # lost per unit trust
     dropout_progress: float = nonneg(1.0, 10.0, "log-hazard per unit", _J_EFFECT)  # lost per unit progress
     dropout_rupture: float = nonneg(1.2, 10.0, "log-hazard", _J_EFFECT)  # added by an open rupture
     dropout_dismissal: float = nonneg(0.8, 10.0, "log-hazard", _J_EFFECT)  # added in the week of a dismissal
-    represent_per_week: float = nonneg(0.03, 1.0, "hazard per week", _J_EFFECT)  # disengaged: presenting elsewhere
+    represent_per_week: float = nonneg(0.03, 5.0, "hazard per week", _J_EFFECT)  # disengaged: presenting elsewhere
     represent_distress_floor: float = nonneg(
         0.5, 5.0, "multiplier", "judgement: the calmest shop half as often as the mean"
     )  # hazard x (floor + distress)
@@ -483,10 +485,10 @@ class MechanismParams:
     reassurance_distress_drop: float = prob(0.05, _J_SHARE, "share of distress")  # brief relief, explained result
 
     # M13/M18 patient-initiated demand and emergency attendances
-    demand_per_week: float = nonneg(0.04, 1.0, "hazard per week", _J_EFFECT)  # on-demand GP contact, reference
+    demand_per_week: float = nonneg(0.04, 5.0, "hazard per week", _J_EFFECT)  # on-demand GP contact, reference
     demand_distress: float = nonneg(2.0, 10.0, "log-hazard per unit", _J_EFFECT)
     demand_flare: float = nonneg(1.5, 10.0, "log-hazard", _J_HAZARD)  # in a flare
-    emergency_per_week: float = nonneg(0.0191, 1.0, "hazard per week", CALIBRATED)  # reference patient
+    emergency_per_week: float = nonneg(0.0191, 5.0, "hazard per week", CALIBRATED)  # reference patient
     emergency_flare: float = nonneg(1.5, 10.0, "log-hazard", _J_HAZARD)  # in a flare
     emergency_distress: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)
     emergency_uncertainty: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)
