@@ -9,8 +9,9 @@ which does exactly the same with arrays, so the two can be compared
 (``benchmarks/bench_reference.py``).
 
 It takes the same parameters and the same random draws as the engine: every
-week it draws one number per patient from each named stream, exactly as the
-engine does, and each patient uses its own element. One week:
+week it draws one number per patient from each stream of the one list in
+:mod:`sim.core.streams`, exactly as the engine does, and each patient uses its
+own element. One week:
 
 1. Every patient: present to care when the help-seeking delay runs out, or
    come back elsewhere after disengaging (M13); then ask for an encounter.
