@@ -50,10 +50,13 @@ from .core.state import (
     DISCHARGED,
     DISENGAGED,
     GP,
+    GP_LED,
     IN_CARE,
     NEVER,
     NOT_PRESENTED,
     SPECIALIST,
+    TEAM,
+    THERAPY,
     WAITING,
     DyadState,
     PatientState,
@@ -155,15 +158,15 @@ class RefPatient(Agent):
         return self.dyads[self.current] if self.current >= 0 else None
 
     def followup_role(self) -> int:
-        if self.care_step == 0:
+        if self.care_step == GP_LED:
             return GP
-        if self.care_step == 1:
+        if self.care_step == THERAPY:
             return self.therapy_role
         return COORDINATOR if self.encounters % 2 == 0 else self.therapy_role
 
     def followup_interval(self) -> int:
         s = self.model.service
-        weeks = s.followup_interval_weeks if self.care_step == 0 else s.therapy_interval_weeks
+        weeks = s.followup_interval_weeks if self.care_step == GP_LED else s.therapy_interval_weeks
         return max(int(np.rint(weeks)), 1)
 
     def reported_symptoms(self) -> float:
@@ -189,7 +192,7 @@ class RefPatient(Agent):
                 self.status = WAITING
                 self.presentation_week = week
                 self.lead = [-1] * len(ROLES)
-                self.care_step = 0
+                self.care_step = GP_LED
 
     def seek_care(self) -> None:
         """Ask for at most one encounter this week (M15, M18, M5)."""
@@ -411,7 +414,7 @@ class RefPatient(Agent):
         if kind == INTAKE:
             self.status = IN_CARE
             self.care_start_week = week
-            self.care_step = 0
+            self.care_step = GP_LED
             self.step_start_reported = self.symptoms
         if kind in (INTAKE, FOLLOWUP):
             self.next_followup_week = week + self.followup_interval()
@@ -450,14 +453,14 @@ class RefPatient(Agent):
         if self.status != IN_CARE or weeks_in <= 0 or weeks_in % service.review_interval_weeks != 0:
             return
         if reported <= service.discharge_below_points:
-            if self.care_step == 0:
+            if self.care_step == GP_LED:
                 self.status = DISCHARGED
                 self.discharge_week = week
             else:
                 self.care_step -= 1
                 self.step_start_reported = reported
         elif service.stepping and self.step_start_reported - reported < service.step_up_threshold_points:
-            if self.care_step < 2:
+            if self.care_step < TEAM:
                 self.care_step += 1
                 self.next_followup_week = week + 1
                 self.step_start_reported = reported

@@ -66,14 +66,19 @@ def test_calibrated_parameters_are_the_ones_the_calibration_record_lists():
 
 # Mechanism modules (recovery.py is being rewritten with its own declared constants).
 MECHANISMS = ("alliance", "engagement", "pathways", "learning", "investigations")
-# 0 and 1: the ends of every [0, 1] scale and "none"/"one"; 2: the top care step (GP, therapy, team)
-# and alternation between two roles; 30.0: the top of the PHQ-15 scale.
-STRUCTURAL = {0, 1, 2, 30}
+# 0 and 1: the ends of every [0, 1] scale and "none"/"one"; 30.0: the top of the PHQ-15 scale.
+# 2 only as a square or as alternation between two roles, 0.5 only as a midpoint or a mean (below).
+STRUCTURAL = {0, 1, 30}
 
 
-def _is_structural_half(node: ast.Constant, parent: ast.AST) -> bool:
-    """0.5 as the midpoint of a [0, 1] scale (x - 0.5, 0.5 - x) or the mean of two (0.5 * (a + b))."""
+def _is_structural(node: ast.Constant, parent: ast.AST | None) -> bool:
+    """0.5 as the midpoint of a [0, 1] scale (x - 0.5, 0.5 - x) or the mean of two (0.5 * (a + b));
+    2 as a square (x ** 2) or an alternation (n % 2)."""
     if not isinstance(parent, ast.BinOp):
+        return False
+    if node.value == 2:
+        return parent.right is node and isinstance(parent.op, ast.Pow | ast.Mod)
+    if node.value != 0.5:
         return False
     if isinstance(parent.op, ast.Sub):
         return True
@@ -92,7 +97,7 @@ def _bare_numbers(
         value = node.value
         if isinstance(value, bool) or not isinstance(value, kinds) or value in allowed:
             continue
-        if value == 0.5 and _is_structural_half(node, parents.get(id(node))):
+        if _is_structural(node, parents.get(id(node))):
             continue
         found.append((node.lineno, value))
     return found
@@ -120,8 +125,5 @@ def test_reference_model_has_no_bare_coefficients_outside_recovery():
 
 
 def test_the_scan_catches_a_bare_coefficient():
-    assert _bare_numbers(ast.parse("y = x - 0.3\nz = 0.5 + w\nq = min(n, 5)"), STRUCTURAL) == [
-        (1, 0.3),
-        (2, 0.5),
-        (3, 5),
-    ]
+    code = "y = x - 0.3\nz = 0.5 + w\nq = min(n, 5)\nr = step < 2\ns = n ** 2 + k % 2 - 0.5"
+    assert _bare_numbers(ast.parse(code), STRUCTURAL) == [(1, 0.3), (2, 0.5), (3, 5), (4, 2)]

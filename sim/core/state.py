@@ -16,6 +16,7 @@ from .streams import Stream, Streams
 
 NOT_PRESENTED, WAITING, IN_CARE, DISCHARGED, DISENGAGED = range(5)
 GP, SPECIALIST, PSYCHOLOGIST, PHYSIOTHERAPIST, COORDINATOR = range(5)
+GP_LED, THERAPY, TEAM = range(3)  # care steps (M17): GP-led, therapy, multidisciplinary team
 N_ROLES = len(ROLES)
 NEVER = -1  # week marker for "has not happened"
 ALLIANCE_MEASURED_AT_ENCOUNTER = 3  # "early alliance" is measured at the third encounter (target C1)
@@ -144,7 +145,7 @@ class PatientState:
 
         # --- engagement and pathway ---
         self.status = np.full(n, NOT_PRESENTED, np.int8)
-        self.care_step = np.zeros(n, np.int8)  # 0 GP-led, 1 therapy, 2 multidisciplinary (M17)
+        self.care_step = np.full(n, GP_LED, np.int8)  # GP_LED, THERAPY or TEAM (M17)
         self.lead = np.full((n, N_ROLES), -1, np.int32)  # named lead clinician per role (M15)
         self.next_followup_week = np.full(n, NEVER, np.int32)
         self.referral_due_week = np.full(n, NEVER, np.int32)  # pending specialist referral

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..core.maths import hazard_to_prob
 from ..core.params import MechanismParams
-from ..core.state import DISENGAGED, IN_CARE, NEVER, WAITING, DyadState, PatientState
+from ..core.state import DISENGAGED, GP_LED, IN_CARE, NEVER, WAITING, DyadState, PatientState
 from ..core.streams import Stream, Streams
 from .investigations import record_tests
 
@@ -70,7 +70,7 @@ def represent(p: PatientState, week: int, mech: MechanismParams, streams: Stream
     p.status[back] = WAITING
     p.presentation_week[back] = week
     p.lead[back] = -1
-    p.care_step[back] = 0
+    p.care_step[back] = GP_LED
 
 
 def emergencies(

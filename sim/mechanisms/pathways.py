@@ -42,10 +42,13 @@ from ..core.state import (
     COORDINATOR,
     DISCHARGED,
     GP,
+    GP_LED,
     IN_CARE,
     NEVER,
     NOT_PRESENTED,
     SPECIALIST,
+    TEAM,
+    THERAPY,
     WAITING,
     ClinicianState,
     DyadState,
@@ -65,12 +68,12 @@ def followup_role(p: PatientState, idx: np.ndarray) -> np.ndarray:
     step = p.care_step[idx]
     therapy = p.therapy_role[idx]
     mdt_role = np.where(p.encounters[idx] % 2 == 0, COORDINATOR, therapy)
-    return np.where(step == 0, GP, np.where(step == 1, therapy, mdt_role)).astype(np.int8)
+    return np.where(step == GP_LED, GP, np.where(step == THERAPY, therapy, mdt_role)).astype(np.int8)
 
 
 def followup_interval(p: PatientState, idx: np.ndarray, service: ServiceParams) -> np.ndarray:
     """Weeks to the next scheduled contact at each patient's care step."""
-    weeks = np.where(p.care_step[idx] == 0, service.followup_interval_weeks, service.therapy_interval_weeks)
+    weeks = np.where(p.care_step[idx] == GP_LED, service.followup_interval_weeks, service.therapy_interval_weeks)
     return np.maximum(np.rint(weeks), 1).astype(np.int32)
 
 
@@ -207,7 +210,7 @@ def advance_schedules(enc: Encounters, p: PatientState, week: int, service: Serv
     intake = enc.patient[enc.kind == INTAKE]
     p.status[intake] = IN_CARE
     p.care_start_week[intake] = week
-    p.care_step[intake] = 0
+    p.care_step[intake] = GP_LED
     p.step_start_reported[intake] = p.symptoms[intake]
 
     scheduled = enc.patient[(enc.kind == INTAKE) | (enc.kind == FOLLOWUP)]
@@ -284,15 +287,15 @@ def review(p: PatientState, reported: np.ndarray, week: int, service: ServicePar
     if not due.any():
         return
     well = due & (reported <= service.discharge_below_points)
-    discharge = well & (p.care_step == 0)
+    discharge = well & (p.care_step == GP_LED)
     p.status[discharge] = DISCHARGED
     p.discharge_week[discharge] = week
-    step_down = well & (p.care_step > 0)
+    step_down = well & (p.care_step > GP_LED)
     p.care_step[step_down] -= 1
     changed = step_down
     if service.stepping:
         improvement = p.step_start_reported - reported
-        up = due & ~well & (improvement < service.step_up_threshold_points) & (p.care_step < 2)
+        up = due & ~well & (improvement < service.step_up_threshold_points) & (p.care_step < TEAM)
         p.care_step[up] += 1
         p.next_followup_week[up] = week + 1
         changed = changed | up
