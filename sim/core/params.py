@@ -135,6 +135,8 @@ _J_EFFECT = "judgement: sets the size of this effect relative to the others; ope
 _J_SHARE = "judgement: a modest share per event, so that no single event dominates"
 _J_HAZARD = "judgement: log-hazard of about 1.5 per unit, a strong but not overwhelming effect"
 _J_PRESET = "judgement: a middle value; the care-model presets set their own"
+_J_C1 = "judgement: tuned by hand to C1 (alliance partly the patient's own)"
+_J_C34 = "judgement: tuned by hand to C3 and C4"
 _J_TARIFF = "judgement: abstract currency units; a planner replaces them with local tariffs"
 
 
@@ -190,7 +192,7 @@ class PopulationParams:
     catastrophising_mean: float = level(0.45, _J_TRAIT)  # illness beliefs / catastrophising
     health_literacy_mean: float = level(0.6, _J_TRAIT)  # scales what explanations achieve
     stigma_mean: float = level(0.3, _J_TRAIT)  # history of feeling dismissed at entry
-    trait_concentration: float = positive(5.0, 1000.0, "Beta concentration", "judgement: traits vary widely")
+    trait_concentration: float = positive(5.0, 1000.0, "Beta concentration", _J_C1)
     cultural_group_shares: dict[str, float] = shares({"majority": 0.8, "minority": 0.2}, _J_TRAIT)
     help_seeking_delay_mean_weeks: float = nonneg(8.0, 520.0, "weeks", _J_TRAIT)  # before first presenting
     share_physio_pathway: float = prob(0.4, _J_TRAIT, "share of patients")  # therapy step led by physio
@@ -287,7 +289,7 @@ class WorkforceParams:
         biopsychosocial=0.8,
         reflective_practice=0.6,
     )
-    trait_concentration: float = positive(6.0, 1000.0, "Beta concentration", _J_ROLE)  # of clinician traits
+    trait_concentration: float = positive(6.0, 1000.0, "Beta concentration", _J_C1)  # of clinician traits
     team_size: int = count(6, 1000, "clinicians of a role per team", _J_ROLE, lo=1)  # whoever is free comes
     # from the patient's own team, so continuity does not fall as a service grows
     cultural_group_shares: dict[str, float] = shares({"majority": 0.9, "minority": 0.1}, _J_ROLE)
@@ -346,9 +348,9 @@ class MechanismParams:
 
     # M1 encounter builds bond
     bond_initial: float = level(0.3, _J_START)  # bond at a first encounter with no transfer
-    attachment_bond: float = nonneg(1.0, 5.0, "bond per unit attachment", _J_EFFECT)  # first-encounter bond per
+    attachment_bond: float = nonneg(1.0, 5.0, "bond per unit attachment", _J_C1)  # first-encounter bond per
     # unit attachment security above 0.5
-    trust_bond: float = nonneg(0.8, 5.0, "bond per unit trust", _J_EFFECT)  # first-encounter bond per trust above 0.5
+    trust_bond: float = nonneg(0.8, 5.0, "bond per unit trust", _J_C1)  # first-encounter bond per trust above 0.5
     # The gains below multiply warmth, clarity, literacy and reach, and the product is capped at the whole gap,
     # so values above 1 are meaningful (a stronger effect that saturates sooner).
     bond_gain: float = nonneg(0.2, 5.0, "share of the gap per encounter", _J_SHARE)  # closed per warm encounter
@@ -395,11 +397,11 @@ class MechanismParams:
     underreport_share: float = level(0.6, _J_EFFECT, "share of fluctuation")  # hidden with no safety
 
     # M7 adherence
-    adherence_intercept: float = real(-2.1, -10.0, 10.0, "log-odds", "judgement: tuned by hand to C3 and C4")  # with
+    adherence_intercept: float = real(-2.1, -10.0, 10.0, "log-odds", _J_C34)  # with
     # nothing going for it
-    adherence_tasks: float = nonneg(1.5, 10.0, "log-odds per unit", "judgement: tuned by hand to C3 and C4")
+    adherence_tasks: float = nonneg(1.5, 10.0, "log-odds per unit", _J_C34)
     adherence_bond: float = nonneg(2.71, 10.0, "log-odds per unit", CALIBRATED)  # bond with the current clinician
-    adherence_trust: float = nonneg(0.5, 10.0, "log-odds per unit", "judgement: tuned by hand to C3 and C4")
+    adherence_trust: float = nonneg(0.5, 10.0, "log-odds per unit", _J_C34)
     adherence_self_efficacy: float = nonneg(1.3, 10.0, "log-odds per unit", _J_EFFECT)
     adherence_expectation: float = nonneg(1.0, 10.0, "log-odds per unit", _J_EFFECT)
     adherence_distress: float = nonneg(1.0, 10.0, "log-odds per unit", _J_EFFECT)
@@ -419,7 +421,7 @@ class MechanismParams:
     function_rate: float = prob(0.2, _J_SHARE, "share of the gap per week")  # to target functioning
 
     # M9 fluctuation, flares, relapse
-    fluctuation_sd: float = nonneg(2.0, 10.0, "PHQ-15 points", "judgement: tuned by hand to C3 and C4")  # weekly
+    fluctuation_sd: float = nonneg(2.0, 10.0, "PHQ-15 points", _J_C34)  # weekly
     fluctuation_autocorr: float = prob(0.6, _J_EFFECT, "autocorrelation")  # AR(1) of fluctuation
     flare_per_week: float = nonneg(0.04, 5.0, "hazard per week", _J_EFFECT)  # at average reactivity/distress
     flare_stress: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)  # stress reactivity
