@@ -332,10 +332,10 @@ class ServiceParams:
     campaign_delay_reduction: float = prob(0.0, _J_PRESET, "share")  # anti-stigma campaign: cut in help-seeking delay
     campaign_stigma_reduction: float = prob(0.0, _J_PRESET, "share")  # ... and in felt stigma at entry
     review_interval_weeks: int = count(12, 104, "weeks", _J_PRESET, lo=1)  # outcome review (step up / down / discharge)
-    step_up_threshold_points: float = points(3.0, LIT_PHQ15 + ": 3 points is a meaningful change")  # improvement
-    # below this -> step up
-    discharge_below_points: float = points(6.0, LIT_PHQ15 + ": just above the low-severity cut-point 5")  # reported
-    # PHQ-15 at or below -> step down / discharge
+    # Reported improvement below this at a review -> step up.
+    step_up_threshold_points: float = points(3.0, LIT_PHQ15 + ": 3 points is a meaningful change")
+    # Reported PHQ-15 at or below this at a review -> step down / discharge.
+    discharge_below_points: float = points(6.0, LIT_PHQ15 + ": just above the low-severity cut-point 5")
 
 
 @dataclass(frozen=True)
@@ -348,9 +348,9 @@ class MechanismParams:
 
     # M1 encounter builds bond
     bond_initial: float = level(0.3, _J_START)  # bond at a first encounter with no transfer
-    attachment_bond: float = nonneg(1.0, 5.0, "bond per unit attachment", _J_C1)  # first-encounter bond per
-    # unit attachment security above 0.5
-    trust_bond: float = nonneg(0.8, 5.0, "bond per unit trust", _J_C1)  # first-encounter bond per trust above 0.5
+    # First-encounter bond per unit of attachment security, and of trust, above 0.5.
+    attachment_bond: float = nonneg(1.0, 5.0, "bond per unit attachment", _J_C1)
+    trust_bond: float = nonneg(0.8, 5.0, "bond per unit trust", _J_C1)
     # The gains below multiply warmth, clarity, literacy and reach, and the product is capped at the whole gap,
     # so values above 1 are meaningful (a stronger effect that saturates sooner).
     bond_gain: float = nonneg(0.2, 5.0, "share of the gap per encounter", _J_SHARE)  # closed per warm encounter
@@ -365,8 +365,8 @@ class MechanismParams:
     # M2 validation versus dismissal
     validation_stance_logodds: float = nonneg(1.5, 10.0, "log-odds per unit stance", _J_HAZARD)  # biopsychosocial
     validation_stigma_logodds: float = nonneg(1.0, 10.0, "log-odds per unit stigma", _J_EFFECT)  # lost above ref.
-    stigma_reference: float = level(0.3, "judgement: the mean felt stigma at entry (population.stigma_mean)")  # no
-    # shift of the validation odds at this stigma
+    # Felt stigma at which the validation odds are neither raised nor lowered.
+    stigma_reference: float = level(0.3, "judgement: the mean felt stigma at entry (population.stigma_mean)")
     validated_distress_drop: float = prob(0.12, _J_SHARE, "share of distress")  # relieved by validation
     validated_trust_gain: float = prob(0.12, _J_SHARE, "share of the trust gap")  # closed by validation
     dismissed_distress_rise: float = prob(0.15, _J_SHARE, "share of the distress gap")  # added by dismissal
@@ -381,8 +381,7 @@ class MechanismParams:
     literacy_floor: float = level(0.4, _J_EFFECT, "multiplier")  # explanation effect at zero health literacy
 
     # M4 cultural humility
-    mismatch_penalty: float = level(0.4, _J_EFFECT, "share of effect")  # M1–M3 effect lost across cultures at zero
-    # humility
+    mismatch_penalty: float = level(0.4, _J_EFFECT, "share of effect")  # M1–M3 lost across cultures, no humility
 
     # M5 trust (validation and dismissal effects are under M2)
     kept_followup_trust_gain: float = prob(0.04, _J_SHARE, "share of the trust gap")  # appointment kept as promised
@@ -397,8 +396,7 @@ class MechanismParams:
     underreport_share: float = level(0.6, _J_EFFECT, "share of fluctuation")  # hidden with no safety
 
     # M7 adherence
-    adherence_intercept: float = real(-2.1, -10.0, 10.0, "log-odds", _J_C34)  # with
-    # nothing going for it
+    adherence_intercept: float = real(-2.1, -10.0, 10.0, "log-odds", _J_C34)  # with nothing going for it
     adherence_tasks: float = nonneg(1.5, 10.0, "log-odds per unit", _J_C34)
     adherence_bond: float = nonneg(2.71, 10.0, "log-odds per unit", CALIBRATED)  # bond with the current clinician
     adherence_trust: float = nonneg(0.5, 10.0, "log-odds per unit", _J_C34)
@@ -443,8 +441,7 @@ class MechanismParams:
     bust_activity_drop: float = level(0.3, _J_SHARE, "share of activity")  # dropped in a flare
 
     # M11 the feedback loop
-    progress_scale_points: float = positive(2.0, 30.0, "PHQ-15 points", _J_EFFECT)  # slow-minus-fast gap = full
-    # progress
+    progress_scale_points: float = positive(2.0, 30.0, "PHQ-15 points", _J_EFFECT)  # slow - fast gap = full progress
     progress_self_efficacy: float = prob(0.05, _J_SHARE, "share per week per unit progress")
     progress_expectation: float = prob(0.06, _J_SHARE, "share per week per unit progress")
     distress_rate: float = prob(0.15, _J_SHARE, "share of the gap per week")  # to target distress
@@ -475,15 +472,15 @@ class MechanismParams:
     dropout_dismissal: float = nonneg(0.8, 10.0, "log-hazard", _J_EFFECT)  # added in the week of a dismissal
     represent_per_week: float = nonneg(0.03, 5.0, "hazard per week", _J_EFFECT)  # disengaged: presenting elsewhere
     represent_distress_floor: float = nonneg(
-        0.5, 5.0, "multiplier", "judgement: the calmest shop half as often as the mean"
+        0.5, 5.0, "multiplier", "judgement: the calmest shop about half as often as a typical patient"
     )  # hazard x (floor + distress)
 
     # M14 investigations
     investigation_biomedical: float = nonneg(1.5, 10.0, "log-odds per unit stance", _J_HAZARD)  # biomedical stance
     investigation_uncertainty: float = nonneg(1.0, 10.0, "log-odds per unit", _J_EFFECT)  # patient demand for tests
     repeat_test_uncertainty: float = prob(0.0295, CALIBRATED, "share of the uncertainty gap per prior test")
-    repeat_test_cap: int = count(5, 50, "tests", "judgement: beyond five, more tests add no new doubt")  # prior
-    # tests that count towards repeat_test_uncertainty
+    # Prior tests that count towards repeat_test_uncertainty.
+    repeat_test_cap: int = count(5, 50, "tests", "judgement: beyond five, more tests add no new doubt")
     reassurance_distress_drop: float = prob(0.05, _J_SHARE, "share of distress")  # brief relief, explained result
 
     # M13/M18 patient-initiated demand and emergency attendances
