@@ -11,7 +11,7 @@ from conftest import simulate
 from sim.core.params import CONDITIONS, PopulationParams, RunParams, ServiceParams
 from sim.core.state import DyadState, PatientState
 from sim.engine.agents import Clinician, Patient
-from sim.engine.metrics import continuity_indices, wai, weekly_summary, wsas
+from sim.engine.metrics import WeeklyTotals, continuity_indices, wai, weekly_summary, wsas
 from sim.engine.model import CareModel
 
 
@@ -111,3 +111,17 @@ def test_weekly_summary_reads_without_changing_the_week():
     assert first == second
     assert first == model.summary  # the step's own summary counts the same events
     assert first["visits"] > 0 and first["cost"] > 0  # this week's events, not zero on a second look
+
+
+def test_weekly_totals_count_each_week_from_its_start():
+    p = simulate(weeks=3, n=100).patients
+    totals = WeeklyTotals(p)  # read at week 0
+    p.flares[0] += 2  # events of weeks nobody summarised
+    totals.start_week(p, 5)  # no read in week 4: the totals are summed afresh
+    p.flares[0] += 1
+    assert totals.increments(p, 5)["flares"] == 1
+    assert totals.increments(p, 5)["flares"] == 1  # reading again changes nothing
+    totals.start_week(p, 6)  # read in week 5 and nothing since: reused
+    p.cost[0] += 10.0
+    inc = totals.increments(p, 6)
+    assert inc["flares"] == 0 and inc["cost"] == 10.0

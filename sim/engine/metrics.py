@@ -68,10 +68,14 @@ class WeeklyTotals:
 
     def __init__(self, p: PatientState) -> None:
         self.previous = self.current(p)
+        self._last_read: tuple[int, dict[str, float]] = (0, self.previous)  # (week, totals) of the last read
 
-    def start_week(self, p: PatientState) -> None:
-        """Remember the totals so far: this week's events are counted from here."""
-        self.previous = self.current(p)
+    def start_week(self, p: PatientState, week: int) -> None:
+        """Remember the totals so far: the events of ``week`` are counted from here."""
+        read_week, totals = self._last_read
+        # Totals read in the previous week, after its step, are still the totals now (nothing counts
+        # events between steps): reuse them rather than summing every counter again.
+        self.previous = totals if read_week == week - 1 else self.current(p)
 
     @staticmethod
     def current(p: PatientState) -> dict[str, float]:
@@ -82,9 +86,10 @@ class WeeklyTotals:
         totals["cost"] = float(p.cost.sum())
         return totals
 
-    def increments(self, p: PatientState) -> dict[str, float]:
-        """Events since the start of the week."""
+    def increments(self, p: PatientState, week: int) -> dict[str, float]:
+        """Events since the start of ``week`` (the current week)."""
         now = self.current(p)
+        self._last_read = (week, now)
         return {k: now[k] - self.previous[k] for k in now}
 
 
@@ -117,7 +122,7 @@ def weekly_summary(model: CareModel, alliance: np.ndarray | None = None) -> dict
     out["wai_mean"] = float(wai(out["alliance_mean"]))
     counts = np.bincount(status, minlength=len(STATUSES))
     out.update({f"n_{s}": int(counts[i]) for i, s in enumerate(STATUSES)})
-    inc = model.totals.increments(p)
+    inc = model.totals.increments(p, model.week)
     out.update(inc)
     out["visits"] = sum(inc[f"visits_{r}"] for r in ROLES)
     out["unmet_requests"] = model.unmet_requests

@@ -149,7 +149,7 @@ class CareModel(Model):
         self.week += 1
         week = self.week
         p, c, d = self.patients, self.clinicians, self.dyads
-        self.totals.start_week(p)
+        self.totals.start_week(p, week)
         service, mech, streams = self.service, self.mechanisms, self.streams
         idx = self.population_index()
 
