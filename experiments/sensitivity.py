@@ -111,24 +111,12 @@ def main(argv: list[str] | None = None) -> int:
         default=["function_gap", "dropout", "cost"],
         help=f"outcomes by name: {', '.join(OUTCOMES)}",
     )
-    parser.add_argument(
-        "--trajectories",
-        type=int,
-        default=defaults.trajectories,
-        help=f"Morris trajectories, at least {MIN_TRAJECTORIES} (default {defaults.trajectories})",
-    )
-    parser.add_argument(
-        "--sobol-top",
-        type=int,
-        default=defaults.sobol_top,
-        help=f"factors carried to Sobol (default {defaults.sobol_top})",
-    )
-    parser.add_argument(
-        "--sobol-samples",
-        type=int,
-        default=defaults.sobol_samples,
-        help=f"Sobol base samples N, a power of two >= {MIN_SOBOL_SAMPLES} (default {defaults.sobol_samples})",
-    )
+    for option, default, text in (
+        ("--trajectories", defaults.trajectories, f"Morris trajectories, at least {MIN_TRAJECTORIES}"),
+        ("--sobol-top", defaults.sobol_top, "factors carried to Sobol"),
+        ("--sobol-samples", defaults.sobol_samples, f"Sobol base samples N, a power of two >= {MIN_SOBOL_SAMPLES}"),
+    ):
+        parser.add_argument(option, type=int, default=default, help=f"{text} (default {default})")
     parser.add_argument("--jobs", type=int, default=2, help="parallel worker processes (default 2)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the designs and bootstraps (>= 0)")
     args = parser.parse_args(argv)
