@@ -274,6 +274,13 @@ def test_command_writes_indices_with_intervals_and_resumes_from_its_cache(tmp_pa
     pd.testing.assert_frame_equal(pd.read_csv(out / "indices.csv"), indices)
 
 
+def test_the_same_command_run_afresh_writes_the_same_files(tmp_path, synthetic):
+    for out in ("first", "second"):
+        assert sensitivity.main([*ARGS, "--seed", "0", "--out", str(tmp_path / out)]) == 0
+    for name in ("indices.csv", "factors.csv", "warnings.txt"):
+        assert (tmp_path / "first" / name).read_bytes() == (tmp_path / "second" / name).read_bytes(), name
+
+
 def test_rerun_with_other_outcomes_has_no_missing_index(tmp_path, synthetic):
     out = tmp_path / "s"
     assert sensitivity.main([*ARGS, "--outcomes", "function_gap", "--out", str(out)]) == 0
