@@ -69,6 +69,13 @@ def constant(over, design):
     return pd.DataFrame({"y": np.full(len(design), 3.0)})
 
 
+def missing_at_a_point(over, design):
+    """y = a, but no value at the first point (as an outcome of an arm with no patients would be)."""
+    y = columns(over, design)["a"].copy()
+    y[0] = np.nan
+    return pd.DataFrame({"y": y})
+
+
 def analyse(model, settings=SETTINGS) -> sens.Analysis:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no RuntimeWarning from SALib or NumPy reaches the console
@@ -172,8 +179,9 @@ def test_an_index_still_moving_with_n_is_flagged():
     assert "moved by" in text and "between N=128 and N=256" in text
 
 
-def test_an_outcome_that_does_not_vary_has_undefined_indices_and_a_warning():
-    analysis = analyse(constant)
+@pytest.mark.parametrize("model", [constant, missing_at_a_point])
+def test_an_outcome_that_does_not_vary_or_is_missing_has_undefined_indices_and_a_warning(model):
+    analysis = analyse(model)
     assert analysis.sobol["value"].isna().all()
     assert any("not defined" in w for w in analysis.warnings)
 

@@ -336,21 +336,29 @@ def sobol_design(factors: list[Factor], settings: Settings) -> np.ndarray:
 
 
 def morris_indices(factors: list[Factor], design: np.ndarray, y: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """Morris elementary effects (mu*, sigma) with bootstrap 95% intervals, tidy."""
+    """Morris elementary effects (mu*, sigma) with bootstrap 95% intervals, tidy.
+
+    An outcome missing at a point has no elementary effect there: its indices
+    are NaN rather than SALib's masked estimate.
+    """
     from SALib.analyze import morris
 
     problem = salib_problem(factors)
     rows = []
     for outcome in y.columns:
-        # A fresh generator per outcome: the same resamples for every outcome, whichever are asked for.
-        si = morris.analyze(
-            problem,
-            design,
-            y[outcome].to_numpy(dtype=float),
-            num_levels=MORRIS_LEVELS,
-            num_resamples=200,
-            seed=generator(seed, "morris_bootstrap"),
-        )
+        values = y[outcome].to_numpy(dtype=float)
+        if np.all(np.isfinite(values)):
+            # A fresh generator per outcome: the same resamples for every outcome, whichever are asked for.
+            si = morris.analyze(
+                problem,
+                design,
+                values,
+                num_levels=MORRIS_LEVELS,
+                num_resamples=200,
+                seed=generator(seed, "morris_bootstrap"),
+            )
+        else:
+            si = {key: np.full(len(factors), np.nan) for key in ("mu_star", "mu_star_conf", "sigma")}
         for i, f in enumerate(factors):
             mu, conf = float(si["mu_star"][i]), float(si["mu_star_conf"][i])
             rows.append(_index_row("morris", outcome, f.name, "mu_star", mu, conf, design.shape[0]))
@@ -362,8 +370,9 @@ def sobol_indices(factors: list[Factor], y: pd.DataFrame, levels: list[int], see
     """First-order and total Sobol indices with bootstrap 95% intervals, at each base sample size of ``levels``.
 
     An outcome that does not vary over a level's points has no variance to
-    share out: its indices are NaN there (and ``convergence_warnings`` says so),
-    rather than SALib's division by zero.
+    share out, and one missing at a point cannot be analysed: its indices are
+    NaN there (and ``convergence_warnings`` says so), rather than SALib's
+    division by zero or a NaN-poisoned estimate.
     """
     from SALib.analyze import sobol
 
@@ -414,7 +423,7 @@ DRIFT = 0.1  # change of a Sobol index between N/2 and N above which it has not 
 def convergence_warnings(sobol: pd.DataFrame, wide: float = WIDE, drift: float = DRIFT) -> list[str]:
     """Why the Sobol indices at the largest N should not be read yet, one line each; empty if none.
 
-    An index is flagged when it is not defined (NaN: the outcome did not vary),
+    An index is flagged when it is not defined (NaN: the outcome did not vary or is missing),
     its 95% interval is wider than ``±wide``, it lies outside [0, 1] beyond its
     interval (a share of variance cannot: the estimate is noise or the model
     output is not a function of the inputs), or it moved by more than ``drift``
@@ -426,7 +435,7 @@ def convergence_warnings(sobol: pd.DataFrame, wide: float = WIDE, drift: float =
     for r in final.itertuples():
         name = f"{r.outcome}/{r.parameter} {r.index}"
         if not np.isfinite(r.value):
-            warnings.append(f"{name} is not defined at N={n_max}: the outcome did not vary over the design")
+            warnings.append(f"{name} is not defined at N={n_max}: the outcome did not vary, or is missing at a point")
             continue
         half = (r.ci_high - r.ci_low) / 2.0
         if half > wide:
