@@ -17,11 +17,20 @@ def results_folder(kind: str) -> Path:
     return ROOT / "results" / kind / dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, replicates: int, patients: int) -> None:
-    """Options every tool shares: size of the runs and Hydra-style overrides of the model config."""
+def add_model_arguments(
+    parser: argparse.ArgumentParser, replicates: int, patients: int, out: str = "results/<tool>/<timestamp>"
+) -> None:
+    """Options every tool shares: size of the runs and Hydra-style overrides of the model config.
+
+    Args:
+        parser: The tool's parser.
+        replicates: Default replicates per arm.
+        patients: Default patients per run.
+        out: Where the tool writes when ``--out`` is not given, as ``--help`` shows it.
+    """
     parser.add_argument("--replicates", type=int, default=replicates, help=f"replicates per arm (default {replicates})")
     parser.add_argument("--patients", type=int, default=patients, help=f"patients per run (default {patients})")
-    parser.add_argument("--out", type=Path, help="results folder (default results/<tool>/<timestamp>)")
+    parser.add_argument("--out", type=Path, help=f"results folder (default {out})")
     parser.add_argument("overrides", nargs="*", help="model config overrides, e.g. arms.fragmented.continuity=0.4")
 
 

@@ -2,14 +2,15 @@
 
     python -m experiments.sensitivity                                  # function_gap, dropout, cost
     python -m experiments.sensitivity --outcomes function_gap cost_gap --trajectories 20 --jobs 2
-    python -m experiments.sensitivity --patients 1000 --sobol-samples 128 arms.fragmented.continuity=0.3
+    python -m experiments.sensitivity --patients 1000 --sobol-samples 512 arms.fragmented.continuity=0.3
 
 Each design point runs coordinated and fragmented care on the same seeds. The
 same command resumes an interrupted analysis: finished points are cached in
-<out>/cache/ under a hash of their values and the config, and skipped. Writes
-indices.csv (tidy: method, outcome, parameter, index, value, 95% interval,
-samples), factors.csv, warnings.txt and sensitivity.png to
-results/sensitivity/<settings-hash>/ (or --out).
+<out>/cache/ under a hash of the config, the point and the outcome definitions,
+and skipped. Writes indices.csv (tidy: method, outcome, parameter, index,
+value, 95% interval, samples), factors.csv, warnings.txt and sensitivity.png
+to results/sensitivity/<settings-hash>/ (or --out). Sizes too small for a
+method are refused before any work (exit 2).
 """
 
 from __future__ import annotations
@@ -19,38 +20,43 @@ import dataclasses
 import hashlib
 import json
 import sys
+from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
-import seaborn as sns
 from hydra.errors import ConfigCompositionException
-from SALib.sample import morris as morris_sample
-from SALib.sample import sobol as sobol_sample
 from tqdm import tqdm
 
 from experiments.cli import ROOT, add_model_arguments, size_overrides
 from experiments.schema import compose_config
 from sim.analysis.sensitivity import (
+    MIN_SOBOL_SAMPLES,
+    MIN_TRAJECTORIES,
     OUTCOMES,
-    convergence_warnings,
+    Factor,
+    Settings,
     default_space,
     evaluate_design,
-    morris_indices,
-    salib_problem,
-    sobol_indices,
-    top_factors,
+    run_analysis,
 )
-from sim.core.params import ConfigError
+from sim.core.params import ConfigError, to_dict
 
 
-def figure(indices: pd.DataFrame, path) -> None:
-    """Bars of mu* (Morris) and ST / S1 (Sobol, largest N) per outcome, with 95% intervals."""
-    sns.set_theme(style="whitegrid")
+def _errors(frame: pd.DataFrame) -> np.ndarray:
+    """Asymmetric error bars (below, above) from the interval columns; none where the interval is missing."""
+    below = (frame["value"] - frame["ci_low"]).clip(lower=0).fillna(0.0)
+    above = (frame["ci_high"] - frame["value"]).clip(lower=0).fillna(0.0)
+    return np.vstack([below.to_numpy(), above.to_numpy()])
+
+
+def figure(indices: pd.DataFrame, path: Path) -> None:
+    """Bars of mu* (Morris) and S1 / ST (Sobol, largest N) per outcome, each with its 95% interval."""
     morris = indices[(indices["method"] == "morris") & (indices["index"] == "mu_star")].copy()
-    morris["rank"] = morris.groupby("outcome")["value"].rank(ascending=False)
+    morris["rank"] = morris.groupby("outcome")["value"].rank(ascending=False, method="first")
     morris = morris[morris["rank"] <= 10]
     sobol = indices[indices["method"] == "sobol"]
     sobol = sobol[sobol["samples"] == sobol["samples"].max()]
@@ -59,32 +65,60 @@ def figure(indices: pd.DataFrame, path) -> None:
     for j, outcome in enumerate(outcomes):
         m = morris[morris["outcome"] == outcome].sort_values("value", ascending=False)
         ax = axes[0, j]
-        ax.barh(m["parameter"], m["value"], xerr=(m["value"] - m["ci_low"]).clip(lower=0), color="C0")
+        ax.barh(m["parameter"], m["value"], xerr=_errors(m), color="C0", ecolor="black", capsize=3)
         ax.invert_yaxis()
-        ax.set(title=f"Morris mu* — {outcome}", xlabel="mu* (outcome units)")
+        ax.set(title=f"Morris mu* — {outcome}", xlabel="mu* (outcome units), 95% interval")
         s = sobol[sobol["outcome"] == outcome]
-        if not s.empty:
-            sns.barplot(data=s, y="parameter", x="value", hue="index", ax=axes[1, j], errorbar=None)
-            axes[1, j].set(title=f"Sobol indices — {outcome}", xlabel="share of variance")
+        ax = axes[1, j]
+        if s.empty:
+            ax.set_axis_off()
+            continue
+        order = s[s["index"] == "ST"].sort_values("value", ascending=False)["parameter"].tolist()
+        y = np.arange(len(order))
+        for k, (index, color) in enumerate((("S1", "C1"), ("ST", "C2"))):
+            part = s[s["index"] == index].set_index("parameter").loc[order]
+            ax.barh(
+                y + (k - 0.5) * 0.4,
+                part["value"],
+                height=0.4,
+                xerr=_errors(part),
+                color=color,
+                ecolor="black",
+                capsize=3,
+                label=index,
+            )
+        # A share of variance lies in [0, 1]: the lines show at a glance an index outside it.
+        for edge in (0.0, 1.0):
+            ax.axvline(edge, color="grey", lw=0.8, ls="--")
+        ax.set_yticks(y, order)
+        ax.invert_yaxis()
+        ax.legend(loc="lower right")
+        ax.set(
+            title=f"Sobol indices (N={int(s['samples'].max())}) — {outcome}", xlabel="share of variance, 95% interval"
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> int:
+    defaults = Settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_model_arguments(parser, replicates=1, patients=500)
+    add_model_arguments(parser, replicates=1, patients=500, out="results/sensitivity/<settings-hash>")
     parser.add_argument(
         "--outcomes",
         nargs="+",
         default=["function_gap", "dropout", "cost"],
         help=f"outcomes by name: {', '.join(OUTCOMES)}",
     )
-    parser.add_argument("--trajectories", type=int, default=10, help="Morris trajectories (default 10)")
-    parser.add_argument("--sobol-top", type=int, default=6, help="factors carried to Sobol (default 6)")
-    parser.add_argument("--sobol-samples", type=int, default=64, help="Sobol base samples N (default 64)")
+    for option, default, text in (
+        ("--trajectories", defaults.trajectories, f"Morris trajectories, at least {MIN_TRAJECTORIES}"),
+        ("--sobol-top", defaults.sobol_top, "factors carried to Sobol"),
+        ("--sobol-samples", defaults.sobol_samples, f"Sobol base samples N, a power of two >= {MIN_SOBOL_SAMPLES}"),
+    ):
+        parser.add_argument(option, type=int, default=default, help=f"{text} (default {default})")
     parser.add_argument("--jobs", type=int, default=2, help="parallel worker processes (default 2)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the designs and bootstraps")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the designs and bootstraps (>= 0)")
     args = parser.parse_args(argv)
     unknown = [o for o in args.outcomes if o not in OUTCOMES]
     if unknown:
@@ -93,34 +127,34 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    settings = Settings(args.trajectories, args.sobol_top, args.sobol_samples, args.seed)
     try:
+        settings.check()
+        if args.jobs < 1:
+            raise ConfigError(f"config error: --jobs = {args.jobs} is not allowed; expected at least 1")
         config = compose_config("experiment=compare_care_models", *size_overrides(args))
         # The outcomes compare these two arms; other arms of the experiment would only cost time.
         config = dataclasses.replace(config, arms={a: config.arms[a] for a in ("coordinated", "fragmented")})
     except (ConfigError, ConfigCompositionException) as err:
         print(err, file=sys.stderr)
         return 2
-    settings = {k: v for k, v in vars(args).items() if k != "out"}
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    # The folder is named by what decides the results (not by --jobs, which only changes the speed).
+    decides = {"config": to_dict(config), "settings": dataclasses.asdict(settings), "outcomes": args.outcomes}
+    digest = hashlib.sha256(json.dumps(decides, sort_keys=True, default=str).encode()).hexdigest()[:12]
     out = args.out or ROOT / "results" / "sensitivity" / digest
     out.mkdir(parents=True, exist_ok=True)
 
     factors = default_space(config)
-    morris_design = morris_sample.sample(salib_problem(factors), N=args.trajectories, num_levels=4, seed=args.seed)
-    bar = tqdm(total=len(morris_design), desc=f"Morris ({len(factors)} factors)", unit="point", disable=None)
-    y = evaluate_design(config, factors, morris_design, out / "cache", args.outcomes, args.jobs, bar.update)
-    bar.close()
-    morris = morris_indices(factors, morris_design, y, args.seed)
 
-    top = top_factors(morris, factors, args.sobol_top)
-    sobol_design = sobol_sample.sample(salib_problem(top), args.sobol_samples, calc_second_order=False, seed=args.seed)
-    bar = tqdm(total=len(sobol_design), desc=f"Sobol ({len(top)} factors)", unit="point", disable=None)
-    y_sobol = evaluate_design(config, top, sobol_design, out / "cache", args.outcomes, args.jobs, bar.update)
-    bar.close()
-    sobol = sobol_indices(top, y_sobol, args.sobol_samples, args.seed)
+    def evaluate(over: list[Factor], design: np.ndarray) -> pd.DataFrame:
+        method = "Morris" if len(over) == len(factors) else "Sobol"
+        bar = tqdm(total=len(design), desc=f"{method} ({len(over)} factors)", unit="point", disable=None)
+        y = evaluate_design(config, over, design, out / "cache", args.outcomes, args.jobs, bar.update)
+        bar.close()
+        return y
 
-    indices = pd.concat([morris, sobol], ignore_index=True)
-    warnings = convergence_warnings(sobol)
+    analysis = run_analysis(factors, evaluate, settings)
+    indices, morris, sobol, warnings = analysis.indices, analysis.morris, analysis.sobol, analysis.warnings
     for name, write in (
         ("indices.csv", lambda p: indices.to_csv(p, index=False)),
         ("factors.csv", lambda p: pd.DataFrame([f.__dict__ for f in factors]).to_csv(p, index=False)),
@@ -132,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp.replace(out / name)
 
     final = sobol[sobol["samples"] == args.sobol_samples].pivot_table(
-        index="parameter", columns=["outcome", "index"], values="value"
+        index="parameter", columns=["outcome", "index"], values="value", dropna=False
     )
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print("Morris mu* (top 8 per outcome):")

@@ -1,4 +1,4 @@
-"""Validation against published targets, the calibration command and global sensitivity analysis."""
+"""Validation against published targets and the calibration command (sensitivity: test_sensitivity.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-import sim.analysis.sensitivity as sens
-from experiments import calibrate, sensitivity, validate
+from experiments import calibrate, validate
 from sim.analysis.experiment import run_experiment
 from sim.analysis.targets import evaluate, load_targets, loss
 from sim.core.params import ConfigError
@@ -118,68 +117,3 @@ def test_calibration_refuses_a_bad_parameter_before_spending_the_budget(tmp_path
     assert calibrate.main(["--trials", "50", "--params", str(params), "--out", str(tmp_path / "c")]) == 2
     assert "no_such_thing" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
-
-
-def test_sensitivity_runs_resumes_and_ranks(tmp_path, monkeypatch):
-    args = [
-        "--trajectories",
-        "2",
-        "--sobol-top",
-        "2",
-        "--sobol-samples",
-        "4",
-        "--patients",
-        "60",
-        "--jobs",
-        "1",
-        "--outcomes",
-        "function_gap",
-        "cost",
-        "--out",
-        str(tmp_path / "s"),
-        "run.weeks=20",
-    ]
-    assert sensitivity.main(args) == 0
-    indices = pd.read_csv(tmp_path / "s" / "indices.csv")
-    factors = pd.read_csv(tmp_path / "s" / "factors.csv")
-    mu = indices[(indices["method"] == "morris") & (indices["index"] == "mu_star")]
-    assert len(mu) == 2 * len(factors) and (mu["value"] >= 0).all()
-    assert {"S1", "ST"} <= set(indices.loc[indices["method"] == "sobol", "index"])
-    assert any(n.startswith("arms.coordinated.") for n in factors["name"])
-    assert any(n.startswith("workforce.") for n in factors["name"])
-    assert any(n.startswith("population.") for n in factors["name"])
-    cached = len(list((tmp_path / "s" / "cache").glob("*.json")))
-
-    def no_more_runs(*_a, **_k):
-        raise AssertionError("a finished point was run again")
-
-    monkeypatch.setattr(sens, "run_experiment", no_more_runs)
-    assert sensitivity.main(args) == 0  # everything comes from the cache
-    assert len(list((tmp_path / "s" / "cache").glob("*.json"))) == cached
-
-
-def test_replace_path_changes_one_value_of_a_frozen_tree():
-    config = validate.validation_config([])
-    changed = sens.replace_path(config, "arms.coordinated.continuity", 0.11)
-    assert sens.get_path(changed, "arms.coordinated.continuity") == 0.11
-    assert config.arms["coordinated"].continuity != 0.11
-    assert changed.arms["fragmented"] == config.arms["fragmented"]
-
-
-def test_convergence_warnings_flag_wide_negative_and_moving_indices():
-    rows = [
-        {"outcome": "o", "parameter": "a", "index": "ST", "value": 0.5, "ci_low": 0.45, "ci_high": 0.55, "samples": 8},
-        {"outcome": "o", "parameter": "a", "index": "ST", "value": 0.9, "ci_low": 0.3, "ci_high": 1.5, "samples": 16},
-        {
-            "outcome": "o",
-            "parameter": "b",
-            "index": "S1",
-            "value": -0.3,
-            "ci_low": -0.4,
-            "ci_high": -0.2,
-            "samples": 16,
-        },
-        {"outcome": "o", "parameter": "b", "index": "S1", "value": -0.3, "ci_low": -0.4, "ci_high": -0.2, "samples": 8},
-    ]
-    text = "\n".join(sens.convergence_warnings(pd.DataFrame(rows)))
-    assert "interval wide" in text and "negative beyond" in text and "moved by 0.40" in text

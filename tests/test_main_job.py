@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -17,6 +18,9 @@ from conftest import CONF, ROOT, compose_config
 
 from experiments.collect import main as collect_main
 from sim.analysis.experiment import run_experiment
+from sim.core.params import ConfigError, validate
+from sim.core.streams import replicate_seed
+from sim.engine.model import CareModel
 
 DOC = (ROOT / "docs" / "outputs.md").read_text()
 DOCUMENTED = set(re.findall(r"`([a-z_0-9]+)`", DOC))
@@ -149,6 +153,65 @@ def test_open_cohort_drops_warmup_and_says_so():
     assert (result.weekly["cohort"] == "open").all()
     assert result.patients["arrival_week"].min() >= config.population.warmup_weeks
     assert result.weekly.groupby("arm")["n_patients"].is_monotonic_increasing.all()
+
+
+def test_open_cohort_with_no_arrivals_after_the_warmup_is_refused_before_work(tmp_path):
+    """An open cohort reports only patients arriving after the warm-up: with none, nothing to compare."""
+    out = tmp_path / "run"
+    proc = run_cli(
+        "population=open_cohort",
+        "population.n_patients=50",
+        "population.arrivals_per_week=0",
+        "run.weeks=52",
+        f"hydra.run.dir={out}",
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "population.arrivals_per_week = 0.0 is not allowed" in proc.stderr and "week 26" in proc.stderr
+    assert not out.exists()
+
+
+def test_the_open_cohort_check_draws_the_arrivals_the_model_draws():
+    """Refused exactly when some replicate's model would have no patient from the end of the warm-up on."""
+    base = compose_config("population=open_cohort", "population.n_patients=20", "run.replicates=1", "run.weeks=40")
+    # About one arrival expected in the 15 reported weeks: some seeds draw none.
+    population = dataclasses.replace(base.population, arrivals_per_week=0.05)
+    outcomes = set()
+    for seed in range(8):
+        config = dataclasses.replace(base, population=population, run=dataclasses.replace(base.run, seed=seed))
+        model = CareModel(
+            config.arms["coordinated"],
+            run=config.run,
+            population=config.population,
+            workforce=config.workforce,
+            seed=replicate_seed(seed, 0),
+            agents=False,
+        )
+        reported = bool((model.patients.arrival_week >= config.population.warmup_weeks).any())
+        try:
+            validate(config)
+            refused = False
+        except ConfigError as err:
+            refused = True
+            assert "replicate 0 would have none" in str(err)
+        assert refused == (not reported)
+        outcomes.add(refused)
+    assert outcomes == {True, False}  # both cases met
+
+
+def test_open_cohort_without_warmup_reports_its_starting_patients_even_with_no_arrivals():
+    config = compose_config(
+        "population=open_cohort",
+        "population.n_patients=40",
+        "population.arrivals_per_week=0",
+        "population.warmup_weeks=0",
+        "run.replicates=2",
+        "run.weeks=20",
+    )
+    result = run_experiment(config)
+    assert len(result.patients) == 2 * 3 * 40
+    diff = result.summary[(result.summary.outcome == "function_final") & (result.summary.contrast == "vs fragmented")]
+    assert len(diff) == 2 and diff["mean"].notna().all()
 
 
 def test_sweeps_resume_without_overwriting_and_collect_into_one_table(tmp_path):

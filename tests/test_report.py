@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+import warnings
 from html.parser import HTMLParser
 
 import numpy as np
 import pytest
 
 from sim.analysis.experiment import run_experiment
-from sim.outputs.report import cost_by_event, economics, utility
+from sim.outputs.report import MIN_QALYS_GAINED, build_report, cost_by_event, economics, icer, utility
 from sim.outputs.writer import write_results
 
 
@@ -141,3 +144,77 @@ def test_not_on_track_patients_are_reported_separately(report):
     base = result.patients[result.patients["arm"] == "fragmented"]
     share = float((base["symptoms_week12"] >= base["symptoms_baseline"]).mean())
     assert row(table, "Functioning at the horizon")[-1] == f"{share:.2f}"
+
+
+# --- ratios that cannot mislead ---
+
+NO_INTERVAL = (float("nan"), float("nan"))
+
+
+@pytest.mark.parametrize(
+    ("d_cost", "d_effect", "expected"),
+    [
+        ((-100.0, -150.0, -50.0), (0.02, 0.01, 0.03), "dominant"),
+        ((100.0, 50.0, 150.0), (-0.02, -0.03, -0.01), "dominated"),
+        ((0.0, -1.0, 1.0), (0.02, 0.01, 0.03), "dominant"),
+        ((100.0, 50.0, 150.0), (0.02, 0.01, 0.03), "5,000 per QALY gained"),
+        ((-100.0, -150.0, -50.0), (-0.02, -0.03, -0.01), "5,000 saved per QALY lost"),
+        # The effect's interval includes 0: a ratio over it is noise.
+        ((100.0, 50.0, 150.0), (0.02, -0.01, 0.05), "not defined: effect too small to divide by (its interval"),
+        ((-100.0, -150.0, -50.0), (0.02, -0.01, 0.05), "not defined: effect too small to divide by (its interval"),
+        # Below the smallest difference worth dividing by (run.weeks=1 gave 424,203,025 per QALY).
+        ((8.5, 8.0, 9.0), (2e-8, 1e-8, 3e-8), "not defined: effect too small to divide by (+2e-08 per patient"),
+        # One replicate, no difference in effect (gave -inf).
+        ((-30.0, *NO_INTERVAL), (0.0, *NO_INTERVAL), "not defined: effect too small to divide by"),
+        ((30.0, *NO_INTERVAL), (0.0, *NO_INTERVAL), "not defined: effect too small to divide by"),
+        ((float("nan"), *NO_INTERVAL), (0.02, *NO_INTERVAL), "not defined: no difference computed"),
+    ],
+)
+def test_icer_follows_the_health_economics_conventions(d_cost, d_effect, expected):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        text = icer(d_cost, d_effect, MIN_QALYS_GAINED, "QALY")
+    assert text.startswith(expected)
+    assert not re.search(r"\b(inf|nan)\b", text, flags=re.IGNORECASE)
+
+
+def economics_cells(result) -> dict[str, dict[str, str]]:
+    """The economics table of the built report, by arm then column, parsed from the HTML."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning from NumPy or pandas reaches the console
+        page = build_report(result)
+    parser = Tables()
+    parser.feed(page)
+    table = parser.tables["economics"]
+    header = table[0]
+    cells = {r[0]: dict(zip(header, r, strict=False)) for r in table[1:] if r and r[0] in result.config.arms}
+    assert not re.search(r"\b(inf|nan)\b", page, flags=re.IGNORECASE)
+    return cells
+
+
+def test_one_week_horizon_gives_no_absurd_cost_per_qaly(small_config):
+    result = run_experiment(dataclasses.replace(small_config, run=dataclasses.replace(small_config.run, weeks=1)))
+    cells = economics_cells(result)
+    for arm in ("coordinated", "stepped"):
+        assert cells[arm]["cost per QALY gained"].startswith("not defined: effect too small to divide by")
+
+
+def test_one_replicate_gives_no_infinite_ratio_and_says_there_is_no_interval(small_config):
+    run = dataclasses.replace(small_config.run, replicates=1)
+    result = run_experiment(dataclasses.replace(small_config, run=run))
+    cells = economics_cells(result)
+    for arm in ("coordinated", "stepped"):
+        for column in ("cost per QALY gained", "cost per extra improved patient"):
+            assert re.match(r"(not defined: .+|dominant|dominated|[\d,]+ (per|saved per) )", cells[arm][column])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert "one replicate: no interval" in build_report(result)
+
+
+def test_economics_take_cost_and_improvement_differences_from_the_summary(report):
+    result, _ = report
+    summary = result.summary.copy()
+    row = (summary.outcome == "cost") & (summary.arm == "coordinated") & (summary.contrast == "vs fragmented")
+    summary.loc[row, ["mean", "ci_low", "ci_high"]] = [-1234.5, -1300.0, -1200.0]
+    cells = economics_cells(dataclasses.replace(result, summary=summary))
+    assert cells["coordinated"]["extra cost vs fragmented"] == "-1234.5 [-1300.0, -1200.0]"

@@ -150,8 +150,11 @@ def with_interval(mean: float, low: float, high: float, *, signed: bool = False)
     """A mean with its 95% interval, as every table and report prints it: ``12.3 [11.8, 12.9]``.
 
     Three decimals below 10 in absolute value, one above; ``signed`` puts a
-    sign on differences. Without a finite interval (one replicate) it says so.
+    sign on differences. Without a finite interval (one replicate) it says so;
+    without a finite mean, "not defined".
     """
+    if not np.isfinite(mean):
+        return "not defined"
     digits = 3 if abs(mean) < 10 else 1
     form = f"{'+' if signed else ''}.{digits}f"
     if not np.isfinite(low):
@@ -195,13 +198,28 @@ def compare_arms(patients: pd.DataFrame, reference: str) -> pd.DataFrame:
         for arm in arms:
             if arm == reference:
                 continue
-            diff = by_rep.loc[arm, outcome] - by_rep.loc[reference, outcome]
-            m, lo, hi = t_interval(diff.to_numpy())
+            m, lo, hi, pairs = paired_difference(by_rep[outcome], arm, reference)
             # Each replicate's pooled SD, averaged; the difference is already averaged over replicates.
             pooled = pooled_sd(sd.loc[arm, outcome] ** 2, sd.loc[reference, outcome] ** 2).mean()
             effect = standardised_difference(m, pooled)
-            rows.append(_row(outcome, arm, f"vs {reference}", m, lo, hi, effect, diff.size))
+            rows.append(_row(outcome, arm, f"vs {reference}", m, lo, hi, effect, pairs))
     return pd.DataFrame(rows)
+
+
+def paired_difference(by_replicate: pd.Series, arm: str, reference: str) -> tuple[float, float, float, int]:
+    """An arm minus the reference, paired by replicate: mean, 95% t-interval and the number of pairs.
+
+    The one formula for every paired comparison (``compare_arms`` for patient
+    outcomes, the report for QALYs).
+
+    Args:
+        by_replicate: One value per arm and replicate, indexed by ``(arm, replicate)``.
+        arm: The arm compared.
+        reference: The arm it is compared with.
+    """
+    diff = by_replicate.loc[arm] - by_replicate.loc[reference]
+    m, lo, hi = t_interval(diff.to_numpy())
+    return m, lo, hi, diff.size
 
 
 def _row(outcome: str, arm: str, contrast: str, m: float, lo: float, hi: float, es: float, n: int) -> dict:

@@ -3,8 +3,14 @@
 Morris screening over every service, clinician and patient parameter, then
 Sobol indices for the most influential (SALib). Every point of a design runs
 both arms on the same seeds (common random numbers), and is cached on disk
-under a hash of its values and the base config, so an interrupted analysis
-resumes where it stopped and never recomputes a finished point.
+under a hash of everything that decides its result (the base config, the
+point's values and the outcome definitions), so an interrupted analysis
+resumes where it stopped and never reuses a point computed for other settings.
+
+Designs and bootstraps draw from generators derived from the user's seed, 0
+included, so the same settings give the same indices and intervals, bit for
+bit. Settings too small for a method are refused before any work
+(:meth:`Settings.check`).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from ..core.params import Config, ServiceParams, to_dict, validate
+from ..core.params import Config, ConfigError, ServiceParams, to_dict, validate
 from ..core.state import CLINICIAN_TRAITS
 from .experiment import ExperimentResult, run_experiment
 
@@ -132,26 +138,54 @@ def apply(config: Config, factors: list[Factor], values: Iterable[float]) -> Con
     return config
 
 
+CACHE_FORMAT = 2
+"""Version of a cached point's content; part of its key, so a cache written by older code is never read."""
+
+
 def point_key(config: Config, factors: list[Factor], values: np.ndarray) -> str:
-    """Hash of the base config and this point's values: the cache key of one evaluation."""
+    """Hash of everything that decides one evaluation: the cache key of a design point.
+
+    The base config (sizes, seed and every override), the point's factor values,
+    and the names of the outcomes computed for it (all of ``OUTCOMES``), so a
+    point cached before an outcome existed is computed again, never read with
+    that outcome missing.
+    """
     payload = json.dumps(
-        {"config": to_dict(config), "point": dict(zip([f.name for f in factors], map(float, values), strict=True))},
+        {
+            "format": CACHE_FORMAT,
+            "config": to_dict(config),
+            "point": dict(zip([f.name for f in factors], map(float, values), strict=True)),
+            "outcomes": sorted(OUTCOMES),
+        },
         sort_keys=True,
         default=str,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
+def _cached(path: Path, outcomes: list[str]) -> dict | None:
+    """The cached row at ``path`` if it holds every requested outcome, else None (compute it again)."""
+    try:
+        row = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(row, dict) or any(not isinstance(row.get(name), (int, float)) for name in outcomes):
+        return None
+    return row
+
+
 def _evaluate(config: Config, factors: list[Factor], values: np.ndarray, cache: Path, outcomes: list[str]) -> dict:
     path = cache / f"{point_key(config, factors, values)}.json"
-    if path.is_file():
-        return json.loads(path.read_text())
-    result = run_experiment(apply(config, factors, values))
-    row = {name: OUTCOMES[name](result) for name in outcomes}
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(row))
-    os.replace(tmp, path)  # a killed run leaves no file that looks complete
-    return row
+    row = _cached(path, outcomes)
+    if row is None:
+        result = run_experiment(apply(config, factors, values))
+        # Every outcome is stored (they are cheap next to the simulation), so a rerun
+        # asking for other outcomes reuses the point instead of simulating it again.
+        row = {name: outcome(result) for name, outcome in OUTCOMES.items()}
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(row))
+        os.replace(tmp, path)  # a killed run leaves no file that looks complete
+    return {name: row[name] for name in outcomes}
 
 
 def evaluate_design(
@@ -186,14 +220,145 @@ def evaluate_design(
     return pd.DataFrame(rows, columns=outcomes)
 
 
+# --- sizes, seeds and designs ---
+
+MORRIS_LEVELS = 4  # grid levels of the Morris design (p = 4, the usual choice; SALib needs it even)
+MIN_TRAJECTORIES = 4
+"""Fewest Morris trajectories accepted. SALib's sigma needs r >= 2 (ddof = 1) and its
+bootstrap interval of mu* resamples the r elementary effects of each factor: with
+r = 2 or 3 there are only 3 or 10 distinct resamples, so the "95% interval" is an
+artefact; r = 4 (35 distinct resamples) is the smallest where it starts to mean
+something. Screening studies usually take r = 10 to 20 (the default is 10)."""
+MIN_SOBOL_SAMPLES = 64
+"""Fewest Sobol base samples N accepted. N must be a power of two (scrambled Sobol'
+points are balanced only then; scipy warns otherwise), and indices are also
+computed at N/4 and N/2 to check convergence: N = 64 makes the smallest of those
+16 base samples, below which the bootstrap interval is as unreliable as the index."""
+ANALYSIS_STREAMS = {"morris_design": 1, "morris_bootstrap": 2, "sobol_design": 3, "sobol_bootstrap": 4}
+"""One random stream per purpose, derived from the user's seed, so the designs never
+share draws with the bootstraps and each is the same whatever else is computed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sizes and seed of an analysis.
+
+    The defaults are the sizes docs/sensitivity.md shows converged for this
+    model: Sobol indices of the top 4 factors at N = 256 (N = 64 with 6 factors
+    gave wide intervals and indices still moving).
+    """
+
+    trajectories: int = 10  # Morris trajectories r
+    sobol_top: int = 4  # factors carried from Morris to Sobol
+    sobol_samples: int = 256  # Sobol base samples N (a power of two)
+    seed: int = 0  # seed of the designs and bootstraps; every value, 0 included, is honoured
+
+    def check(self) -> None:
+        """Refuse settings too small for the methods, before any work.
+
+        Raises:
+            ConfigError: one line naming the option, its value and the minimum.
+        """
+        n = self.sobol_samples
+        if self.trajectories < MIN_TRAJECTORIES:
+            _refuse(
+                "--trajectories",
+                self.trajectories,
+                f"at least {MIN_TRAJECTORIES} (Morris needs r >= 2 for sigma, r >= 4 for a bootstrap interval)",
+            )
+        if n < MIN_SOBOL_SAMPLES or n & (n - 1):
+            _refuse(
+                "--sobol-samples",
+                n,
+                f"a power of two >= {MIN_SOBOL_SAMPLES} (Sobol' points are balanced only in powers of two, "
+                f"and the convergence check at N/4 needs >= {MIN_SOBOL_SAMPLES // 4} base samples)",
+            )
+        if self.sobol_top < 1:
+            _refuse("--sobol-top", self.sobol_top, "at least 1 factor")
+        if self.seed < 0:
+            _refuse("--seed", self.seed, "an integer >= 0")
+
+    @property
+    def sobol_levels(self) -> list[int]:
+        """The base sample sizes at which Sobol indices are computed: N/4, N/2 and N."""
+        return [self.sobol_samples // 4, self.sobol_samples // 2, self.sobol_samples]
+
+
+def _refuse(option: str, value: object, allowed: str) -> None:
+    raise ConfigError(f"config error: {option} = {value!r} is not allowed; expected {allowed}")
+
+
+def generator(seed: int, purpose: str) -> np.random.Generator:
+    """The generator of one purpose (``ANALYSIS_STREAMS``), derived from the user's seed.
+
+    Passed explicitly wherever SALib accepts a Generator: SALib reads an integer
+    seed 0 as "no seed" in places and falls back to global state.
+    """
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, ANALYSIS_STREAMS[purpose]])))
+
+
+def salib_seed(seed: int, purpose: str) -> int:
+    """A non-zero integer seed derived from the user's seed, for SALib calls that take only an integer.
+
+    ``SALib.analyze.sobol.analyze`` tests ``if seed:``, so 0 would mean an
+    unseeded bootstrap; the derived value lies in [1, 2**32], never 0.
+    """
+    state = np.random.SeedSequence([seed, ANALYSIS_STREAMS[purpose]]).generate_state(1, np.uint32)
+    return int(state[0]) + 1
+
+
+def morris_design(factors: list[Factor], settings: Settings) -> np.ndarray:
+    """The Morris design: ``trajectories x (factors + 1)`` points."""
+    from SALib.sample import morris as morris_sample
+
+    return morris_sample.sample(
+        salib_problem(factors),
+        N=settings.trajectories,
+        num_levels=MORRIS_LEVELS,
+        seed=generator(settings.seed, "morris_design"),
+    )
+
+
+def sobol_design(factors: list[Factor], settings: Settings) -> np.ndarray:
+    """The Saltelli design without second-order terms: ``N x (factors + 2)`` points.
+
+    Rows come in blocks of ``factors + 2`` per base sample, so the first
+    ``n`` blocks are the design of size ``n`` (used by the convergence check).
+    """
+    from SALib.sample import sobol as sobol_sample
+
+    return sobol_sample.sample(
+        salib_problem(factors),
+        settings.sobol_samples,
+        calc_second_order=False,
+        seed=generator(settings.seed, "sobol_design"),
+    )
+
+
 def morris_indices(factors: list[Factor], design: np.ndarray, y: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """Morris elementary effects (mu*, sigma) with bootstrap 95% intervals, tidy."""
+    """Morris elementary effects (mu*, sigma) with bootstrap 95% intervals, tidy.
+
+    An outcome missing at a point has no elementary effect there: its indices
+    are NaN rather than SALib's masked estimate.
+    """
     from SALib.analyze import morris
 
     problem = salib_problem(factors)
     rows = []
     for outcome in y.columns:
-        si = morris.analyze(problem, design, y[outcome].to_numpy(), num_resamples=200, seed=seed)
+        values = y[outcome].to_numpy(dtype=float)
+        if np.all(np.isfinite(values)):
+            # A fresh generator per outcome: the same resamples for every outcome, whichever are asked for.
+            si = morris.analyze(
+                problem,
+                design,
+                values,
+                num_levels=MORRIS_LEVELS,
+                num_resamples=200,
+                seed=generator(seed, "morris_bootstrap"),
+            )
+        else:
+            si = {key: np.full(len(factors), np.nan) for key in ("mu_star", "mu_star_conf", "sigma")}
         for i, f in enumerate(factors):
             mu, conf = float(si["mu_star"][i]), float(si["mu_star_conf"][i])
             rows.append(_index_row("morris", outcome, f.name, "mu_star", mu, conf, design.shape[0]))
@@ -201,17 +366,32 @@ def morris_indices(factors: list[Factor], design: np.ndarray, y: pd.DataFrame, s
     return pd.DataFrame(rows)
 
 
-def sobol_indices(factors: list[Factor], y: pd.DataFrame, base_samples: int, seed: int) -> pd.DataFrame:
-    """First-order and total Sobol indices with bootstrap 95% intervals, at N/4, N/2 and N (convergence)."""
+def sobol_indices(factors: list[Factor], y: pd.DataFrame, levels: list[int], seed: int) -> pd.DataFrame:
+    """First-order and total Sobol indices with bootstrap 95% intervals, at each base sample size of ``levels``.
+
+    An outcome that does not vary over a level's points has no variance to
+    share out, and one missing at a point cannot be analysed: its indices are
+    NaN there (and ``convergence_warnings`` says so), rather than SALib's
+    division by zero or a NaN-poisoned estimate.
+    """
     from SALib.analyze import sobol
 
     problem = salib_problem(factors)
     block = len(factors) + 2  # rows per base sample without second-order terms
     rows = []
-    for n in sorted({max(base_samples // 4, 4), max(base_samples // 2, 4), base_samples}):
+    for n in levels:
         for outcome in y.columns:
-            values = y[outcome].to_numpy()[: n * block]
-            si = sobol.analyze(problem, values, calc_second_order=False, num_resamples=200, seed=seed)
+            values = y[outcome].to_numpy(dtype=float)[: n * block]
+            if np.all(np.isfinite(values)) and np.ptp(values) > 0:
+                si = sobol.analyze(
+                    problem,
+                    values,
+                    calc_second_order=False,
+                    num_resamples=200,
+                    seed=salib_seed(seed, "sobol_bootstrap"),
+                )
+            else:
+                si = {key: np.full(len(factors), np.nan) for key in ("S1", "S1_conf", "ST", "ST_conf")}
             for i, f in enumerate(factors):
                 rows.append(_index_row("sobol", outcome, f.name, "S1", si["S1"][i], si["S1_conf"][i], n))
                 rows.append(_index_row("sobol", outcome, f.name, "ST", si["ST"][i], si["ST_conf"][i], n))
@@ -236,24 +416,43 @@ def salib_problem(factors: list[Factor]) -> dict:
     return {"num_vars": len(factors), "names": [f.name for f in factors], "bounds": [[f.low, f.high] for f in factors]}
 
 
-def convergence_warnings(sobol: pd.DataFrame, wide: float = 0.15, drift: float = 0.1) -> list[str]:
-    """Warnings for wide intervals, indices negative beyond their interval, and indices still moving with N."""
+WIDE = 0.15  # half-width of a 95% interval above which a Sobol index is too uncertain to read
+DRIFT = 0.1  # change of a Sobol index between N/2 and N above which it has not settled
+
+
+def convergence_warnings(sobol: pd.DataFrame, wide: float = WIDE, drift: float = DRIFT) -> list[str]:
+    """Why the Sobol indices at the largest N should not be read yet, one line each; empty if none.
+
+    An index is flagged when it is not defined (NaN: the outcome did not vary or is missing),
+    its 95% interval is wider than ``±wide``, it lies outside [0, 1] beyond its
+    interval (a share of variance cannot: the estimate is noise or the model
+    output is not a function of the inputs), or it moved by more than ``drift``
+    between the two largest sample sizes.
+    """
     warnings = []
     n_max = sobol["samples"].max()
     final = sobol[sobol["samples"] == n_max]
     for r in final.itertuples():
+        name = f"{r.outcome}/{r.parameter} {r.index}"
+        if not np.isfinite(r.value):
+            warnings.append(f"{name} is not defined at N={n_max}: the outcome did not vary, or is missing at a point")
+            continue
         half = (r.ci_high - r.ci_low) / 2.0
         if half > wide:
-            warnings.append(f"{r.outcome}/{r.parameter} {r.index} = {r.value:.2f} ± {half:.2f}: interval wide")
+            warnings.append(f"{name} = {r.value:.2f} ± {half:.2f}: interval wide (more than ±{wide})")
         if r.ci_high < 0:
-            warnings.append(f"{r.outcome}/{r.parameter} {r.index} = {r.value:.2f} is negative beyond its interval")
+            warnings.append(f"{name} = {r.value:.2f} is negative beyond its interval")
+        if r.ci_low > 1:
+            warnings.append(f"{name} = {r.value:.2f} is above 1 beyond its interval")
     sizes = sorted(sobol["samples"].unique())
     if len(sizes) > 1:
         prev = sobol[sobol["samples"] == sizes[-2]].set_index(["outcome", "parameter", "index"])["value"]
         last = final.set_index(["outcome", "parameter", "index"])["value"]
         moved = (last - prev).abs()
-        for key, change in moved[moved > drift].items():
-            warnings.append(f"{'/'.join(key)} moved by {change:.2f} between N={sizes[-2]} and N={sizes[-1]}")
+        for (outcome, parameter, index), change in moved[moved > drift].items():
+            warnings.append(
+                f"{outcome}/{parameter} {index} moved by {change:.2f} between N={sizes[-2]} and N={sizes[-1]}"
+            )
     return warnings
 
 
@@ -264,3 +463,43 @@ def top_factors(morris: pd.DataFrame, factors: list[Factor], k: int) -> list[Fac
     order = mu.groupby("parameter")["scaled"].max().sort_values(ascending=False).index[:k]
     by_name = {f.name: f for f in factors}
     return [by_name[name] for name in order]
+
+
+Evaluate = Callable[[list[Factor], np.ndarray], pd.DataFrame]
+"""Runs the model at every row of a design over the given factors; one column per outcome."""
+
+
+@dataclass
+class Analysis:
+    """What an analysis found: indices of both methods, the factors carried to Sobol, and warnings."""
+
+    morris: pd.DataFrame
+    sobol: pd.DataFrame
+    top: list[Factor]
+    warnings: list[str]
+
+    @property
+    def indices(self) -> pd.DataFrame:
+        """Morris and Sobol indices in one tidy table."""
+        return pd.concat([self.morris, self.sobol], ignore_index=True)
+
+
+def run_analysis(factors: list[Factor], evaluate: Evaluate, settings: Settings) -> Analysis:
+    """Morris screening of every factor, then Sobol indices of the ``settings.sobol_top`` most influential.
+
+    Args:
+        factors: The uncertain parameters and their ranges.
+        evaluate: Runs the model over a design (``evaluate_design`` for the care
+            model; tests pass a cheap function).
+        settings: Sizes and seed; checked here before any evaluation.
+
+    Raises:
+        ConfigError: settings too small for a method (nothing is evaluated).
+    """
+    settings.check()
+    design = morris_design(factors, settings)
+    morris = morris_indices(factors, design, evaluate(factors, design), settings.seed)
+    top = top_factors(morris, factors, settings.sobol_top)
+    sobol_points = sobol_design(top, settings)
+    sobol = sobol_indices(top, evaluate(top, sobol_points), settings.sobol_levels, settings.seed)
+    return Analysis(morris, sobol, top, convergence_warnings(sobol))

@@ -618,6 +618,33 @@ def validate(obj: Any, path: str = "") -> None:
             )
         if obj.run.reference_arm not in obj.arms and obj.run.reference_arm != "fragmented":
             _fail("run.reference_arm", obj.run.reference_arm, f"one of the arms: {', '.join(obj.arms)}")
+        _check_reported_patients(obj)
+
+
+def _check_reported_patients(config: Config) -> None:
+    """Refuse an open cohort in which some replicate would report no patient at all.
+
+    After a warm-up an open cohort reports only the patients who arrive from
+    week ``warmup_weeks`` on; with no arrivals then (none at all, or a rate so
+    low that a replicate draws none) there would be nothing to compare. The
+    arrivals are drawn here exactly as the model will draw them, per replicate.
+    """
+    pop, run = config.population, config.run
+    if pop.cohort != "open" or pop.warmup_weeks == 0:
+        return  # the starting cohort is reported
+    from .state import arrival_weeks  # state.py imports this module
+    from .streams import Streams, replicate_seed
+
+    for r in range(run.replicates):
+        weeks = arrival_weeks(pop, run, Streams(replicate_seed(run.seed, r)))
+        if pop.arrivals_per_week == 0 or not (weeks >= pop.warmup_weeks).any():
+            _fail(
+                "population.arrivals_per_week",
+                pop.arrivals_per_week,
+                f"arrivals after the warm-up: an open cohort reports only patients arriving from week "
+                f"{pop.warmup_weeks} (population.warmup_weeks) and replicate {r} would have none; raise the "
+                "arrivals, lower the warm-up or use population.cohort=closed",
+            )
 
 
 def from_dict(cls: type, data: dict[str, Any] | None, path: str = "") -> Any:

@@ -33,6 +33,19 @@ def _categorical(gen: np.random.Generator, shares: dict[str, float], n: int) -> 
     return np.searchsorted(np.cumsum(p / p.sum()), gen.random(n), side="right").astype(np.int8)
 
 
+def arrival_weeks(population: PopulationParams, run: RunParams, streams: Streams) -> np.ndarray:
+    """The arrival week of every newcomer to an open cohort, in order (none for a closed cohort).
+
+    Poisson arrivals at ``population.arrivals_per_week`` in each week 1..``run.weeks``,
+    from the ``arrivals`` stream alone, so validation can count them before any
+    simulation and every arm of a replicate sees the same newcomers.
+    """
+    if population.cohort != "open":
+        return np.zeros(0, dtype=np.int32)
+    per_week = streams.get(Stream.ARRIVALS).poisson(population.arrivals_per_week, run.weeks)
+    return np.repeat(np.arange(1, run.weeks + 1, dtype=np.int32), per_week)
+
+
 class PatientState:
     """Traits, state and counters of every patient, one array element each.
 
@@ -51,10 +64,7 @@ class PatientState:
         streams: Streams,
     ) -> None:
         gen = streams.get(Stream.COHORT)
-        arrivals = np.zeros(0, dtype=np.int32)
-        if population.cohort == "open":
-            per_week = streams.get(Stream.ARRIVALS).poisson(population.arrivals_per_week, run.weeks)
-            arrivals = np.repeat(np.arange(1, run.weeks + 1, dtype=np.int32), per_week)
+        arrivals = arrival_weeks(population, run, streams)
         n0 = population.n_patients
         n = n0 + arrivals.size
         self.n = n

@@ -30,11 +30,21 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ..analysis.experiment import OUTCOMES, ExperimentResult, compare_arms, reference_arm, t_interval, with_interval
+from ..analysis.experiment import (
+    OUTCOMES,
+    ExperimentResult,
+    compare_arms,
+    paired_difference,
+    reference_arm,
+    t_interval,
+    with_interval,
+)
 from ..core.params import ROLES, STATUSES, ServiceParams
 
 UTILITY_AT_ZERO = 0.35  # utility weight at functioning 0
 UTILITY_AT_FULL = 0.90  # utility weight at functioning 100
+MIN_QALYS_GAINED = 0.001  # QALYs per patient (about 9 hours in full health): smaller is no basis for a ratio
+MIN_SHARE_IMPROVED = 0.001  # share of patients (one in a thousand): smaller is no basis for a ratio
 
 HEADLINE = [
     "function_final",
@@ -193,11 +203,14 @@ def _headline(result: ExperimentResult) -> pd.DataFrame:
             row[f"{r.arm} − {ref}"] = with_interval(r.mean, r.ci_low, r.ci_high)
             row[f"d ({r.arm})"] = f"{r.effect_size:.2f}" if np.isfinite(r.effect_size) else "–"
         rows.append(row)
-    econ = economics(result)
-    per_improved = econ.assign(value=econ["cost"] / econ["improved"].replace(0, np.nan))
     row = {"outcome": "Cost per improved patient (currency units)"}
-    for arm, g in per_improved.groupby("arm", sort=False):
-        row[arm] = with_interval(*t_interval(g["value"].to_numpy()))
+    econ = economics(result)
+    for arm, g in econ.groupby("arm", sort=False):
+        few = int((g["improved"] < MIN_SHARE_IMPROVED).sum())
+        if few:
+            row[arm] = f"not defined: (almost) no patient improved in {few} of {len(g)} replicates"
+        else:
+            row[arm] = with_interval(*t_interval((g["cost"] / g["improved"]).to_numpy()))
     rows.append(row)
     return pd.DataFrame(rows).set_index("outcome")
 
@@ -210,28 +223,72 @@ def _differences(result: ExperimentResult) -> pd.DataFrame:
     return pd.DataFrame({arm: [getattr(s, f) for f in differ] for arm, s in arms.items()}, index=differ)
 
 
-def _economics_summary(econ: pd.DataFrame, ref: str) -> pd.DataFrame:
+def _contrast(summary: pd.DataFrame, outcome: str, arm: str, contrast: str) -> tuple[float, float, float]:
+    """Mean and 95% interval of one row of ``result.summary`` (``contrast``: ``level`` or ``vs <reference>``)."""
+    row = summary[(summary["outcome"] == outcome) & (summary["arm"] == arm) & (summary["contrast"] == contrast)].iloc[0]
+    return float(row["mean"]), float(row["ci_low"]), float(row["ci_high"])
+
+
+def _economics_summary(result: ExperimentResult, econ: pd.DataFrame) -> pd.DataFrame:
+    """Cost, QALYs and the two cost-effectiveness ratios per arm.
+
+    Costs and the share improved, and their paired differences, are read from
+    ``result.summary`` (computed once, by ``compare_arms``); QALYs, which the
+    summary does not hold, are compared with the same paired formula.
+    """
+    ref, s = reference_arm(result.config), result.summary
+    qalys = econ.set_index(["arm", "replicate"])["qalys"]
     rows = []
-    for arm, g in econ.groupby("arm", sort=False):
-        row = {"arm": arm}
-        for column, label in (("cost", "cost per patient"), ("qalys", "QALYs per patient")):
-            row[label] = with_interval(*t_interval(g[column].to_numpy()))
+    for arm in result.config.arms:
+        row = {
+            "arm": arm,
+            "cost per patient": with_interval(*_contrast(s, "cost", arm, "level")),
+            "QALYs per patient": with_interval(*t_interval(qalys.loc[arm].to_numpy())),
+        }
         if arm != ref:
-            d_cost, d_qaly, d_imp = g["d_cost"].mean(), g["d_qalys"].mean(), g["d_improved"].mean()
-            row[f"extra cost vs {ref}"] = with_interval(*t_interval(g["d_cost"].to_numpy()))
-            row[f"QALYs gained vs {ref}"] = with_interval(*t_interval(g["d_qalys"].to_numpy()))
-            row["cost per QALY gained"] = _icer(d_cost, d_qaly)
-            row["cost per extra improved patient"] = _icer(d_cost, d_imp)
+            d_cost = _contrast(s, "cost", arm, f"vs {ref}")
+            d_qalys = paired_difference(qalys, arm, ref)[:3]
+            d_improved = _contrast(s, "improved", arm, f"vs {ref}")
+            row[f"extra cost vs {ref}"] = with_interval(*d_cost)
+            row[f"QALYs gained vs {ref}"] = with_interval(*d_qalys)
+            row["cost per QALY gained"] = icer(d_cost, d_qalys, MIN_QALYS_GAINED, "QALY")
+            row["cost per extra improved patient"] = icer(d_cost, d_improved, MIN_SHARE_IMPROVED, "improved patient")
         rows.append(row)
     return pd.DataFrame(rows).set_index("arm")
 
 
-def _icer(d_cost: float, d_effect: float) -> str:
-    if d_effect > 0 and d_cost <= 0:
-        return "dominant (better and cheaper)"
-    if d_effect <= 0 and d_cost >= 0:
-        return "dominated (no better, no cheaper)"
-    return f"{d_cost / d_effect:,.0f}"
+def icer(d_cost: tuple[float, float, float], d_effect: tuple[float, float, float], smallest: float, unit: str) -> str:
+    """An incremental cost-effectiveness ratio, or why there is none, by the usual conventions.
+
+    - the difference in effect is below ``smallest`` or its 95% interval
+      includes 0: "not defined" (a ratio over a difference that may be zero
+      is noise: it jumps between huge positive and negative values);
+    - more effective and no dearer: "dominant";
+    - less effective and no cheaper: "dominated";
+    - more effective and dearer: the extra cost per ``unit`` gained;
+    - less effective and cheaper: the saving per ``unit`` lost.
+
+    Args:
+        d_cost: Difference in cost per patient (mean, 95% interval low, high; NaN interval with one replicate).
+        d_effect: Difference in effect per patient, the same way.
+        smallest: The smallest difference in effect worth dividing by, in its unit.
+        unit: What the effect counts, for the text ("QALY", "improved patient").
+    """
+    cost, (effect, low, high) = d_cost[0], d_effect
+    if not (np.isfinite(cost) and np.isfinite(effect)):
+        return "not defined: no difference computed"
+    if abs(effect) < smallest:
+        return f"not defined: effect too small to divide by ({effect:+.2g} per patient, below {smallest:g})"
+    if np.isfinite(low) and low <= 0 <= high:
+        return f"not defined: effect too small to divide by (its interval [{low:+.2g}, {high:+.2g}] includes 0)"
+    if effect > 0 and cost <= 0:
+        return "dominant (more effective, no dearer)"
+    if effect < 0 and cost >= 0:
+        return "dominated (less effective, no cheaper)"
+    ratio = cost / effect
+    if effect > 0:
+        return f"{ratio:,.0f} per {unit} gained"
+    return f"{ratio:,.0f} saved per {unit} lost (less effective, cheaper)"
 
 
 def _plain_language(result: ExperimentResult, econ: pd.DataFrame) -> str:
@@ -241,11 +298,15 @@ def _plain_language(result: ExperimentResult, econ: pd.DataFrame) -> str:
         get = lambda o, arm=arm: s[(s.outcome == o) & (s.arm == arm) & (s.contrast != "level")].iloc[0]  # noqa: E731
         f, drop, cost = get("function_final"), get("dropout"), get("cost")
         direction = "better" if f["mean"] > 0 else "worse"
-        sure = "" if (f.ci_low > 0 or f.ci_high < 0) else " (the interval includes no difference)"
+        if not np.isfinite(f.ci_low):
+            sure = " (one replicate: no interval)"
+        else:
+            sure = "" if (f.ci_low > 0 or f.ci_high < 0) else " (the interval includes no difference)"
+        size = f", a standardised difference of {f.effect_size:.2f}" if np.isfinite(f.effect_size) else ""
         sentences.append(
             f"Under <b>{html.escape(arm)}</b>, the same patients end {abs(f['mean']):.1f} points {direction} on "
-            f"functioning (0–100) than under {html.escape(ref)}, a standardised difference of "
-            f"{f.effect_size:.2f}{sure}; {abs(drop['mean']) * 100:.1f} percentage points "
+            f"functioning (0–100) than under {html.escape(ref)}{size}{sure}; "
+            f"{abs(drop['mean']) * 100:.1f} percentage points "
             f"{'fewer' if drop['mean'] < 0 else 'more'} drop out, and care costs "
             f"{abs(cost['mean']):,.0f} {'less' if cost['mean'] < 0 else 'more'} per patient over "
             f"{result.config.run.weeks} weeks."
@@ -304,7 +365,7 @@ def build_report(result: ExperimentResult, figures: Path | None = None) -> str:
         _table(cost_by_event(result), "costs"),
         f"<p class='note'>Utility weight = {UTILITY_AT_ZERO} + {UTILITY_AT_FULL - UTILITY_AT_ZERO:.2f} × "
         "functioning/100; QALYs = area under the weekly mean utility over the horizon.</p>",
-        _table(_economics_summary(econ, ref), "economics"),
+        _table(_economics_summary(result, econ), "economics"),
         _img(_ce_plane(econ, ref), "cost-effectiveness plane"),
         "<h2>Patients not on track at 12 weeks</h2>",
         "<p class='note'>Patients whose symptoms at week 12 were no lower than at baseline under the reference "
