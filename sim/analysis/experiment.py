@@ -9,17 +9,18 @@ by the pooled patient-level SD of the outcome at the horizon.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..core.params import ROLES, Config, validate
 from ..core.streams import replicate_seed
-from ..engine.metrics import patient_table
-from ..engine.model import CareModel
+
+if TYPE_CHECKING:
+    from ..engine.model import CareModel
 
 OUTCOMES: dict[str, str] = {
     "function_final": "Functioning at the horizon (0-100, higher better)",
@@ -64,6 +65,9 @@ JOURNEYS = 6  # patients whose weekly states every experiment keeps, for the rep
 def run_arm(config: Config, arm: str, replicate: int, *, audit: bool = False, journeys: int = 0) -> CareModel:
     """Simulate one arm in one replicate and return the finished model.
 
+    The model has no Mesa agent objects (nothing in an experiment reads them);
+    build a :class:`~sim.engine.model.CareModel` directly to get them.
+
     Args:
         config: The experiment configuration (validated).
         arm: Name of the arm (a key of ``config.arms``).
@@ -71,6 +75,9 @@ def run_arm(config: Config, arm: str, replicate: int, *, audit: bool = False, jo
         audit: Keep digests of the random streams (for tests).
         journeys: Record the weekly states of this many patients.
     """
+    # Imported here: the main process of a parallel run never simulates, so it need not load Mesa.
+    from ..engine.model import CareModel
+
     model = CareModel(
         config.arms[arm],
         run=config.run,
@@ -79,11 +86,66 @@ def run_arm(config: Config, arm: str, replicate: int, *, audit: bool = False, jo
         mechanisms=config.mechanisms,
         costs=config.costs,
         seed=replicate_seed(config.run.seed, replicate),
+        agents=False,
         audit=audit,
         journeys=journeys,
     )
     model.run_model()
     return model
+
+
+@dataclass
+class RunTables:
+    """What one run (one arm in one replicate) contributes to an experiment."""
+
+    weekly: pd.DataFrame
+    patients: pd.DataFrame
+    trajectories: pd.DataFrame | None  # every patient with run.trajectories, else the journeys of replicate 0
+
+
+def simulate_run(config: Config, arm: str, replicate: int) -> RunTables:
+    """Run one arm in one replicate and keep only its tables (what a worker process sends back).
+
+    Args:
+        config: The experiment configuration (validated).
+        arm: Name of the arm (a key of ``config.arms``).
+        replicate: Replicate index, from 0.
+    """
+    from ..engine.metrics import patient_table
+
+    model = run_arm(config, arm, replicate, journeys=JOURNEYS if replicate == 0 else 0)
+    weekly = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    if config.population.cohort == "open":
+        weekly = weekly[weekly["week"] >= config.population.warmup_weeks]
+    recorded = config.run.trajectories or replicate == 0
+    return RunTables(weekly, patient_table(model), model.trajectory_frame() if recorded else None)
+
+
+def jobs(config: Config, runs: int) -> int:
+    """Worker processes for ``runs`` runs: ``run.jobs`` (0 = every core), never more than the runs."""
+    from joblib import cpu_count
+
+    return max(1, min(config.run.jobs or cpu_count(), runs))
+
+
+def _simulate_all(config: Config, tasks: list[tuple[str, int]]) -> Iterator[tuple[int, RunTables]]:
+    """``(task index, tables)`` of every run, in the order the runs finish."""
+    n_jobs = jobs(config, len(tasks))
+    if n_jobs == 1:
+        for i, (arm, r) in enumerate(tasks):
+            yield i, simulate_run(config, arm, r)
+        return
+    from joblib import Parallel, delayed
+
+    # Separate processes (loky), not threads: the engine holds the GIL. Every run
+    # derives its random streams from its own seed, so where it runs cannot
+    # change a number; the caller puts the tables back in task order.
+    parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
+    yield from parallel(delayed(_indexed_run)(config, i, arm, r) for i, (arm, r) in enumerate(tasks))
+
+
+def _indexed_run(config: Config, index: int, arm: str, replicate: int) -> tuple[int, RunTables]:
+    return index, simulate_run(config, arm, replicate)
 
 
 def reference_arm(config: Config) -> str:
@@ -94,29 +156,32 @@ def reference_arm(config: Config) -> str:
 def run_experiment(config: Config, progress: Callable[[str, int], None] | None = None) -> ExperimentResult:
     """Run every arm in every replicate and compare the arms.
 
+    Runs go to ``run.jobs`` worker processes (0 = one per core, 1 = all in
+    this process); the results are the same, bit for bit, however many.
+
     Args:
         config: The experiment configuration; validated here before any work.
         progress: Called after each finished run with the arm and replicate
-            (the command line uses it for a progress bar).
+            (the command line uses it for a progress bar), in the order runs finish.
     """
     validate(config)
-    weekly, patients, trajectories, journeys = [], [], [], []
     seeds = {r: replicate_seed(config.run.seed, r) for r in range(config.run.replicates)}
-    for r in range(config.run.replicates):
-        for arm in config.arms:
-            model = run_arm(config, arm, r, journeys=JOURNEYS if r == 0 else 0)
-            keys = {"arm": arm, "replicate": r}
-            w = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-            w = w[w["week"] >= config.population.warmup_weeks] if config.population.cohort == "open" else w
-            weekly.append(w.assign(**keys))
-            patients.append(patient_table(model).assign(**keys))
-            if config.run.trajectories:
-                trajectories.append(model.trajectory_frame().assign(**keys))
-            if r == 0:
-                frame = model.trajectory_frame()
-                journeys.append(frame[frame["patient_id"] < JOURNEYS].assign(**keys))
-            if progress is not None:
-                progress(arm, r)
+    tasks = [(arm, r) for r in range(config.run.replicates) for arm in config.arms]
+    done: list[RunTables | None] = [None] * len(tasks)
+    for i, tables in _simulate_all(config, tasks):
+        done[i] = tables
+        if progress is not None:
+            progress(*tasks[i])
+    weekly, patients, trajectories, journeys = [], [], [], []
+    for (arm, r), tables in zip(tasks, done, strict=True):
+        keys = {"arm": arm, "replicate": r}
+        weekly.append(tables.weekly.assign(**keys))
+        patients.append(tables.patients.assign(**keys))
+        if config.run.trajectories:
+            trajectories.append(tables.trajectories.assign(**keys))
+        if r == 0:
+            frame = tables.trajectories
+            journeys.append(frame[frame["patient_id"] < JOURNEYS].assign(**keys))
     key_first = ["arm", "replicate"]
     weekly_df = _keys_first(pd.concat(weekly, ignore_index=True), [*key_first, "week"])
     weekly_df["cohort"] = config.population.cohort
@@ -142,7 +207,7 @@ def t_interval(values: np.ndarray) -> tuple[float, float, float]:
     mean = float(values.mean())
     if n < 2:
         return mean, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n))
+    half = float(_half_width(values.std(ddof=1), n))
     return mean, mean - half, mean + half
 
 
@@ -170,6 +235,39 @@ def pooled_sd(var_a: float | np.ndarray, var_b: float | np.ndarray) -> float | n
 def standardised_difference(difference: float, pooled: float) -> float:
     """The effect size used everywhere: a mean difference over the pooled SD of the two arms (NaN if SD is 0)."""
     return difference / pooled if pooled > 0 else float("nan")
+
+
+def _half_width(sd: np.ndarray | float, n: np.ndarray | int) -> np.ndarray | float:
+    """Half-width of the 95% t-interval of a mean of ``n`` values with sample SD ``sd`` (NaN if n < 2)."""
+    # stdtrit is the t quantile itself (what scipy.stats.t.ppf computes, bit for bit) without loading
+    # scipy.stats (0.5 s); imported here so worker processes, which never compare, skip scipy.
+    from scipy.special import stdtrit
+
+    n = np.asarray(n)
+    return stdtrit(np.where(n >= 2, n - 1, np.nan), 0.975) * sd / np.sqrt(n)
+
+
+def weekly_intervals(weekly: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Each arm's weekly mean of ``columns`` across replicates, with the same 95% t-interval as :func:`t_interval`.
+
+    Args:
+        weekly: The weekly table (``arm``, ``replicate``, ``week`` and the columns).
+        columns: Weekly aggregates to summarise.
+
+    Returns:
+        One row per arm and week, in the order they first appear in ``weekly``:
+        ``arm``, ``week``, then ``<column>``, ``<column>_low`` and
+        ``<column>_high`` for each column (NaN interval with one replicate;
+        NaN values, such as alliance before anyone is seen, are left out).
+    """
+    groups = weekly.groupby(["arm", "week"], sort=False)[columns]
+    mean, sd, n = groups.mean(), groups.std(ddof=1), groups.count()
+    half = _half_width(sd.to_numpy(), n.to_numpy())
+    out = mean.copy()
+    for j, column in enumerate(columns):
+        out[f"{column}_low"] = mean[column] - half[:, j]
+        out[f"{column}_high"] = mean[column] + half[:, j]
+    return out.reset_index()
 
 
 def compare_arms(patients: pd.DataFrame, reference: str) -> pd.DataFrame:

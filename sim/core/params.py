@@ -151,6 +151,7 @@ class RunParams:
     trajectories: bool = switch(False, _J_RUN)  # also write one row per patient x week (large!)
     figures: bool = switch(True, _J_RUN)  # draw the standard figures (turn off for large sweeps: ~1 s a run)
     dyad_slots: int = count(8, 64, "dyads per patient", "judgement: few patients see more than 8 clinicians", lo=2)
+    jobs: int = count(0, 1024, "worker processes", _J_RUN)  # 0 = one per core, 1 = serial (same results)
 
 
 @dataclass(frozen=True)

@@ -129,24 +129,31 @@ def weekly_summary(model: CareModel, alliance: np.ndarray | None = None) -> dict
     return out
 
 
-def trajectory_snapshot(model: CareModel, first: int | None = None) -> pd.DataFrame:
-    """This week's state of every arrived patient (or the ``first`` few), one row each."""
+def trajectory_snapshot(model: CareModel, first: int | None = None) -> dict[str, np.ndarray]:
+    """This week's state of every arrived patient (or the ``first`` few), one array per column.
+
+    Columns, not a frame: a run records one snapshot a week, and building a
+    frame costs more than the snapshot itself; :func:`trajectory_table` joins them once.
+    """
     p, d = model.patients, model.dyads
     idx = np.arange(p.n)[model.population_index()][:first]
     alliance = np.where(d.current >= 0, d.current_alliance(), np.nan)
-    return pd.DataFrame(
-        {
-            "week": np.full(idx.size, model.week, np.int32),
-            "patient_id": idx,
-            "status": np.array(STATUSES, dtype=object)[p.status[idx]],
-            "symptoms": p.symptoms[idx],
-            "function": p.function[idx],
-            "alliance": alliance[idx],
-            "trust": p.trust[idx],
-            "adherence": p.adherence[idx],
-            "in_flare": p.in_flare[idx],
-        }
-    )
+    return {
+        "week": np.full(idx.size, model.week, np.int32),
+        "patient_id": idx,
+        "status": np.array(STATUSES, dtype=object)[p.status[idx]],
+        "symptoms": p.symptoms[idx],
+        "function": p.function[idx],
+        "alliance": alliance[idx],
+        "trust": p.trust[idx],
+        "adherence": p.adherence[idx],
+        "in_flare": p.in_flare[idx],
+    }
+
+
+def trajectory_table(snapshots: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """Weekly snapshots as one frame: one row per patient x week, weeks in order."""
+    return pd.DataFrame({name: np.concatenate([s[name] for s in snapshots]) for name in snapshots[0]})
 
 
 def continuity_indices(p: PatientState, d: DyadState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -40,7 +40,7 @@ from ..core.state import IN_CARE, NEVER, ClinicianState, DyadState, PatientState
 from ..core.streams import Streams
 from ..mechanisms import alliance, engagement, learning, pathways, recovery
 from .agents import Clinician, Patient
-from .metrics import WEEKLY_COLUMNS, WeeklyTotals, trajectory_snapshot, weekly_summary
+from .metrics import WEEKLY_COLUMNS, WeeklyTotals, trajectory_snapshot, trajectory_table, weekly_summary
 
 
 def initial_state(
@@ -135,7 +135,7 @@ class CareModel(Model):
         )
         self.datacollector.collect(self)
         recording = self.run_params.trajectories or journeys > 0
-        self._trajectory: list[pd.DataFrame] | None = [] if recording else None
+        self._trajectory: list[dict[str, np.ndarray]] | None = [] if recording else None
         self._trajectory_first = None if self.run_params.trajectories else journeys
 
     def population_index(self) -> slice | np.ndarray:
@@ -216,7 +216,7 @@ class CareModel(Model):
         """Per patient x week states recorded with ``run.trajectories`` (or ``journeys``)."""
         if self._trajectory is None:
             raise RuntimeError("trajectories were not recorded: set run.trajectories=true")
-        return pd.concat(self._trajectory, ignore_index=True)
+        return trajectory_table(self._trajectory)
 
     def run_model(self) -> None:
         """Step until the horizon (``run.weeks``)."""
