@@ -22,13 +22,10 @@ import html
 import io
 from pathlib import Path
 
-import matplotlib
+from typing import TYPE_CHECKING
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from ..analysis.experiment import (
     OUTCOMES,
@@ -40,6 +37,10 @@ from ..analysis.experiment import (
     with_interval,
 )
 from ..core.params import ROLES, STATUSES, ServiceParams
+from .plots import themed
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 UTILITY_AT_ZERO = 0.35  # utility weight at functioning 0
 UTILITY_AT_FULL = 0.90  # utility weight at functioning 100
@@ -138,10 +139,9 @@ def not_on_track(result: ExperimentResult) -> pd.DataFrame:
     return wide.assign(**{"share of patients": f"{share:.2f}"})
 
 
-def _png(fig: plt.Figure) -> str:
+def _png(fig: Figure) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode()
 
 
@@ -151,37 +151,43 @@ def _img(data: str, alt: str) -> str:
 
 def _ce_plane(econ: pd.DataFrame, ref: str) -> str:
     data = econ[econ["arm"] != ref]
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    sns.scatterplot(data=data, x="d_qalys", y="d_cost", hue="arm", ax=ax)
-    ax.axhline(0, color="grey", lw=0.8)
-    ax.axvline(0, color="grey", lw=0.8)
-    ax.set(
-        xlabel=f"QALYs gained per patient vs {ref}",
-        ylabel=f"Extra cost per patient vs {ref}",
-        title="Cost-effectiveness plane (one point per replicate)",
-    )
-    fig.tight_layout()
-    return _png(fig)
+    with themed() as new_figure:
+        fig = new_figure(figsize=(6, 4.5))
+        ax = fig.subplots()
+        for arm, points in data.groupby("arm", sort=False):
+            ax.scatter(points["d_qalys"], points["d_cost"], label=arm, edgecolor="w", linewidth=0.5)
+        ax.legend(title="arm")
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set(
+            xlabel=f"QALYs gained per patient vs {ref}",
+            ylabel=f"Extra cost per patient vs {ref}",
+            title="Cost-effectiveness plane (one point per replicate)",
+        )
+        fig.tight_layout()
+        return _png(fig)
 
 
 def _journeys(journeys: pd.DataFrame) -> str:
     arms = list(dict.fromkeys(journeys["arm"]))
-    fig, axes = plt.subplots(1, len(arms), figsize=(5.5 * len(arms), 4), sharey=True, squeeze=False)
     markers = {s: m for s, m in zip(STATUSES, ["", "o", "", "s", "x"], strict=True)}
-    for ax, arm in zip(axes[0], arms, strict=True):
-        part = journeys[journeys["arm"] == arm]
-        for patient, rows in part.groupby("patient_id"):
-            line = ax.plot(rows["week"], rows["function"], lw=1.2, label=f"patient {patient}")[0]
-            for status, marker in markers.items():
-                hit = rows[(rows["status"] == status) & (rows["status"] != rows["status"].shift())]
-                if marker and not hit.empty:
-                    ax.scatter(hit["week"], hit["function"], marker=marker, color=line.get_color(), s=30)
-        ax.set(title=f"{arm}: functioning of {part['patient_id'].nunique()} patients", xlabel="week")
-    axes[0, 0].set_ylabel("functioning (0-100)")
-    axes[0, -1].legend(fontsize=7, loc="lower right")
-    fig.suptitle("o waiting for a first appointment, s discharged, x disengaged", fontsize=9)
-    fig.tight_layout()
-    return _png(fig)
+    with themed() as new_figure:
+        fig = new_figure(figsize=(5.5 * len(arms), 4))
+        axes = fig.subplots(1, len(arms), sharey=True, squeeze=False)
+        for ax, arm in zip(axes[0], arms, strict=True):
+            part = journeys[journeys["arm"] == arm]
+            for patient, rows in part.groupby("patient_id"):
+                line = ax.plot(rows["week"], rows["function"], lw=1.2, label=f"patient {patient}")[0]
+                for status, marker in markers.items():
+                    hit = rows[(rows["status"] == status) & (rows["status"] != rows["status"].shift())]
+                    if marker and not hit.empty:
+                        ax.scatter(hit["week"], hit["function"], marker=marker, color=line.get_color(), s=30)
+            ax.set(title=f"{arm}: functioning of {part['patient_id'].nunique()} patients", xlabel="week")
+        axes[0, 0].set_ylabel("functioning (0-100)")
+        axes[0, -1].legend(fontsize=7, loc="lower right")
+        fig.suptitle("o waiting for a first appointment, s discharged, x disengaged", fontsize=9)
+        fig.tight_layout()
+        return _png(fig)
 
 
 def _table(frame: pd.DataFrame, test_id: str) -> str:
