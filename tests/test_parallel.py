@@ -1,0 +1,60 @@
+"""Runs in worker processes give what a serial run gives, bit for bit; commands load only what they use."""
+
+from __future__ import annotations
+
+import dataclasses
+import filecmp
+import json
+import subprocess
+import sys
+
+import pandas as pd
+from conftest import ROOT
+
+from sim.analysis.experiment import run_arm, run_experiment
+from sim.core.params import Config
+from sim.outputs.writer import write_results
+
+
+def with_jobs(config: Config, jobs: int, **run_changes: object) -> Config:
+    return dataclasses.replace(config, run=dataclasses.replace(config.run, jobs=jobs, **run_changes))
+
+
+def test_parallel_runs_give_the_serial_frames_and_files(small_config, tmp_path):
+    finished: list[tuple[str, int]] = []
+    serial = run_experiment(with_jobs(small_config, 1, trajectories=True))
+    parallel = run_experiment(
+        with_jobs(small_config, 2, trajectories=True), progress=lambda arm, r: finished.append((arm, r))
+    )
+    for name in ("weekly", "patients", "summary", "trajectories", "journeys"):
+        pd.testing.assert_frame_equal(getattr(serial, name), getattr(parallel, name), check_exact=True)
+    # Progress is reported once per finished run, whatever order the workers finish in.
+    runs = [(arm, r) for r in range(small_config.run.replicates) for arm in small_config.arms]
+    assert sorted(finished) == sorted(runs)
+
+    a = write_results(serial, tmp_path / "serial")
+    b = write_results(dataclasses.replace(parallel, config=serial.config), tmp_path / "parallel")
+    for name in ("weekly.parquet", "patients.parquet", "trajectories.parquet", "summary.csv"):
+        assert filecmp.cmp(a / name, b / name, shallow=False), name
+
+
+def test_experiment_runs_build_no_mesa_agents(small_config):
+    model = run_arm(small_config, "coordinated", 0)
+    assert len(model.agents) == 0
+    assert model.week == small_config.run.weeks  # it did run
+
+
+def loaded_modules(statement: str) -> set[str]:
+    """Top-level packages (and scipy.stats) loaded by ``statement`` in a fresh interpreter."""
+    code = f"{statement}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_the_main_job_and_the_package_load_no_plotting_or_optimisation_library():
+    heavy = {"matplotlib", "seaborn", "scipy.stats", "optuna", "SALib", "hydra_plugins", "submitit", "solara"}
+    outputs = "import sim.outputs.writer, sim.outputs.report, sim.analysis.experiment"
+    for statement in ("import experiments.run", outputs):
+        assert not heavy & loaded_modules(statement), statement
+    # The main process of a parallel run never simulates, so it does not load Mesa either.
+    assert "mesa" not in loaded_modules("import experiments.run")
