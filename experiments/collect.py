@@ -16,13 +16,8 @@ import shutil
 import sys
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-import seaborn as sns
-
 from sim.analysis.sweeps import collect
+from sim.outputs.plots import themed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,14 +42,18 @@ def main(argv: list[str] | None = None) -> int:
     runs.to_parquet(partial / "runs.parquet", index=False)
     weekly.to_parquet(partial / "weekly.parquet", index=False)
     x = next((s for s in swept if s != "run.seed" and runs[s].nunique() > 1), "run")
-    sns.set_theme(style="whitegrid")
-    for outcome in args.outcomes:
-        fig, ax = plt.subplots(figsize=(7, 4))
-        sns.lineplot(data=runs, x=x, y=outcome, hue="arm", marker="o", errorbar=("ci", 95), n_boot=500, seed=0, ax=ax)
-        ax.set(title=f"{outcome} across {x}")
-        fig.tight_layout()
-        fig.savefig(partial / f"{outcome}.png", dpi=110)
-        plt.close(fig)
+    import seaborn as sns  # loaded only to draw: it imports scipy.stats
+
+    with themed() as new_figure:
+        for outcome in args.outcomes:
+            fig = new_figure(figsize=(7, 4))
+            ax = fig.subplots()
+            sns.lineplot(
+                data=runs, x=x, y=outcome, hue="arm", marker="o", errorbar=("ci", 95), n_boot=500, seed=0, ax=ax
+            )
+            ax.set(title=f"{outcome} across {x}")
+            fig.tight_layout()
+            fig.savefig(partial / f"{outcome}.png", dpi=110)
     shutil.rmtree(out, ignore_errors=True)
     partial.rename(out)
     print(f"{runs['run'].nunique()} runs, swept: {', '.join(swept) or 'nothing'}")

@@ -22,10 +22,6 @@ import json
 import sys
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from hydra.errors import ConfigCompositionException
@@ -61,7 +57,10 @@ def figure(indices: pd.DataFrame, path: Path) -> None:
     sobol = indices[indices["method"] == "sobol"]
     sobol = sobol[sobol["samples"] == sobol["samples"].max()]
     outcomes = list(dict.fromkeys(indices["outcome"]))
-    fig, axes = plt.subplots(2, len(outcomes), figsize=(6 * len(outcomes), 10), squeeze=False)
+    from matplotlib.figure import Figure  # loaded only to draw; a Figure needs no pyplot or backend switch
+
+    fig = Figure(figsize=(6 * len(outcomes), 10))
+    axes = fig.subplots(2, len(outcomes), squeeze=False)
     for j, outcome in enumerate(outcomes):
         m = morris[morris["outcome"] == outcome].sort_values("value", ascending=False)
         ax = axes[0, j]
@@ -98,7 +97,6 @@ def figure(indices: pd.DataFrame, path: Path) -> None:
         )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> int:
