@@ -177,11 +177,13 @@ def _journeys(journeys: pd.DataFrame) -> str:
         for ax, arm in zip(axes[0], arms, strict=True):
             part = journeys[journeys["arm"] == arm]
             for patient, rows in part.groupby("patient_id"):
-                line = ax.plot(rows["week"], rows["function"], lw=1.2, label=f"patient {patient}")[0]
-                for status, marker in markers.items():
-                    hit = rows[(rows["status"] == status) & (rows["status"] != rows["status"].shift())]
-                    if marker and not hit.empty:
-                        ax.scatter(hit["week"], hit["function"], marker=marker, color=line.get_color(), s=30)
+                week, function, status = (rows[c].to_numpy() for c in ("week", "function", "status"))
+                line = ax.plot(week, function, lw=1.2, label=f"patient {patient}")[0]
+                entered = np.r_[True, status[1:] != status[:-1]]  # the weeks a new status begins
+                for name, marker in markers.items():
+                    hit = entered & (status == name)
+                    if marker and hit.any():
+                        ax.scatter(week[hit], function[hit], marker=marker, color=line.get_color(), s=30)
             ax.set(title=f"{arm}: functioning of {part['patient_id'].nunique()} patients", xlabel="week")
         axes[0, 0].set_ylabel("functioning (0-100)")
         axes[0, -1].legend(fontsize=7, loc="lower right")
