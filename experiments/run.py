@@ -70,6 +70,7 @@ def main(cfg: DictConfig) -> None:
             print(sweep_progress(Path(hydra_cfg.sweep.dir)))
             return
     n_runs = config.run.replicates * len(config.arms)
+    tqdm.monitor_interval = 0  # no monitor thread: the runs' worker processes are forked from this one
     bar = tqdm(total=n_runs, desc=config.experiment, unit="run", disable=None)
 
     def progress(arm: str, replicate: int) -> None:
