@@ -128,7 +128,7 @@ def simulate_run(config: Config, arm: str, replicate: int) -> RunTables:
     return RunTables(weekly, patient_table(model), model.trajectory_frame() if recorded else None)
 
 
-def jobs(config: Config, runs: int) -> int:
+def worker_count(config: Config, runs: int) -> int:
     """Worker processes for ``runs`` runs: ``run.jobs``, never more than the runs.
 
     ``run.jobs = 0`` means one per core, except inside a worker process (a job
@@ -152,7 +152,7 @@ def _simulate_all(config: Config, tasks: list[tuple[str, int]]) -> Iterator[tupl
     where and when it runs cannot change a number; the caller puts the tables
     back in task order.
     """
-    n_jobs = jobs(config, len(tasks))
+    n_jobs = worker_count(config, len(tasks))
     if n_jobs == 1:
         for i, (arm, r) in enumerate(tasks):
             yield i, simulate_run(config, arm, r)
@@ -166,9 +166,9 @@ def _simulate_all(config: Config, tasks: list[tuple[str, int]]) -> Iterator[tupl
     pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=context, initializer=_worker_start)
     try:
         with warnings.catch_warnings():
-            # Python warns before any fork once the process has other threads. Here the only
-            # ones are native (OpenBLAS, Arrow's allocator), which reset themselves at a fork;
-            # no Python thread can hold a lock the workers would need.
+            # Python warns at any fork once the process has other threads. Here the only ones
+            # are native (OpenBLAS, Arrow's allocator), built to survive a fork; there is no
+            # other Python thread that could hold a lock the workers would need.
             warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
             futures = {pool.submit(simulate_run, config, arm, r): i for i, (arm, r) in enumerate(tasks)}
         for future in as_completed(futures):
@@ -199,7 +199,7 @@ def run_experiment(config: Config, progress: Callable[[str, int], None] | None =
     """Run every arm in every replicate and compare the arms.
 
     Runs go to ``run.jobs`` worker processes (0 = one per core, 1 = all in
-    this process, see :func:`jobs`); the results are the same, bit for bit,
+    this process, see :func:`worker_count`); the results are the same, bit for bit,
     however many.
 
     Args:
