@@ -21,7 +21,6 @@ import dataclasses
 import html
 import io
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import numpy as np
