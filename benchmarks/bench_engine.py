@@ -18,9 +18,10 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from bench_main_job import main_job_seconds  # the same end-to-end timing as the side-by-side benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,19 +49,6 @@ def child(args: list[str]) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main_job_seconds() -> float:
-    """Wall time of the default experiment from the command line, start-up included."""
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "experiments.run", f"hydra.run.dir={tmp}/run"],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-        return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
@@ -82,7 +70,7 @@ def main() -> None:
         peak = statistics.median(r["peak_mb"] for r in runs)
         print(f"{n:>10,} {secs:>9.2f} {setup:>8.2f} {n * args.weeks / secs:>16,.0f} {peak:>9.0f}")
     if not args.skip_main_job:
-        times = [main_job_seconds() for _ in range(args.repeats)]
+        times = [main_job_seconds(ROOT) for _ in range(args.repeats)]
         print(
             f"default experiment end to end (python -m experiments.run): median {statistics.median(times):.1f} s "
             f"over {args.repeats} runs ({', '.join(f'{t:.1f}' for t in times)})"
