@@ -31,12 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE_COMMIT = "521185f"
 
 SIMULATION = """
-import json, time
+import importlib, json, time
 from experiments.schema import compose_config
-try:
-    from sim.analysis.experiment import run_experiment
-except ImportError:  # 521185f: the flat layout
-    from sim.experiment import run_experiment
+run_experiment = importlib.import_module("{module}").run_experiment
 config = compose_config()
 start = time.perf_counter()
 run_experiment(config)
@@ -61,7 +58,13 @@ def main_job_seconds(tree: Path) -> float:
 
 def simulation_phase(tree: Path) -> dict[str, float]:
     """Seconds and patient-weeks of the default experiment's simulation phase, run from ``tree``."""
-    out = subprocess.run([sys.executable, "-c", SIMULATION], cwd=tree, check=True, capture_output=True, text=True)
+    # Named from the tree's own files: asking for a module a tree lacks could import another checkout's
+    # (an editable install resolves missing submodules elsewhere).
+    module = "sim.analysis.experiment" if (tree / "sim" / "analysis").is_dir() else "sim.experiment"  # 521185f: flat
+    code = SIMULATION.replace("{module}", module)
+    out = subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"simulation phase failed in {tree}:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -93,6 +96,7 @@ def main() -> None:
             # Alternate which tree goes first, so neither always runs on a warmer (or busier) machine.
             for name in list(trees)[:: 1 if i % 2 == 0 else -1]:
                 times[name].append(main_job_seconds(trees[name]))
+                print(f"  {name}: {times[name][-1]:.2f} s (load {load()})", flush=True)
         phases = {name: simulation_phase(tree) for name, tree in trees.items()}
         print(f"load average after: {load()}\n")
         print(f"main job end to end (python -m experiments.run, default size), median of {args.repeats}:")
