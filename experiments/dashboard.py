@@ -158,6 +158,7 @@ def Charts(model: ClassroomModel, chosen: int):
 @solara.component
 def PatientEvents(model: ClassroomModel, chosen: int):
     """The chosen patient's latest weeks with something happening, in words."""
+    update_counter.get()
     words = {
         "encounter": "encounter",
         "new_clinician": "new clinician",
@@ -210,7 +211,7 @@ def Page():
     """One model per browser session: a student's slider never moves another student's run."""
     levers = solara.use_reactive(DEFAULTS)
     model = solara.use_reactive(solara.use_memo(lambda: ClassroomModel(**DEFAULTS), dependencies=[]))
-    chosen = solara.use_reactive(0)
+    chosen = solara.use_reactive(model.value.first_to_present())
     # Mesa's controller reads these; fixed, since a class needs no knobs for them.
     play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
     render_interval = solara.use_reactive(1)

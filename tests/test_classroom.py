@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import compose_config
+from conftest import ROOT, compose_config
 
 from sim.classroom.lessons import ARMS, COUNTERS, LESSONS
 from sim.classroom.model import ClassroomModel
@@ -168,6 +168,13 @@ def test_repairs_on_screen_match_the_engine_repair_count():
         assert set(EVENTS) <= set(sample.history)
 
 
+def test_the_patient_followed_first_is_the_first_to_seek_help():
+    model = ClassroomModel(CONFIG, n_patients=300)
+    row = model.first_to_present()
+    weeks = model.arms["blue"].patients.presentation_week[model.tracked]
+    assert weeks[row] == weeks.min()
+
+
 def test_network_layout_is_fixed_and_inside_the_frame():
     model = ClassroomModel(CONFIG, n_patients=300)
     patients, clinicians = layout(model.arms["blue"], model.tracked, CONFIG.workforce.team_size)
@@ -180,3 +187,9 @@ def test_network_layout_is_fixed_and_inside_the_frame():
 def test_unknown_lesson_is_refused():
     with pytest.raises(ValueError, match="lesson 'jazz' is not allowed"):
         ClassroomModel(CONFIG, lesson="jazz")
+
+
+def test_the_teaching_guide_covers_every_lesson():
+    guide = (ROOT / "docs" / "teaching.md").read_text()
+    for lesson in LESSONS.values():
+        assert f"### {lesson.title}" in guide

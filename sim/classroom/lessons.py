@@ -151,7 +151,7 @@ LESSONS: dict[str, Lesson] = {
         goal="See how being told 'there is nothing wrong' costs trust, and how patients who give up come "
         "back through another door.",
         watch=(
-            "The dismissals counter: orange clinicians dismiss symptoms about half as often again as blue.",
+            "The dismissals counter: orange clinicians dismiss symptoms much more often than blue.",
             "The Trust chart: orange falls behind; Patients by status: its disengaged band grows.",
             "The emergency visits counter: patients without a clinician they trust turn up in emergency.",
         ),

@@ -204,6 +204,10 @@ class ClassroomModel(Model):
         if self.week >= self.horizon:
             self.running = False
 
+    def first_to_present(self) -> int:
+        """Row in the sample of the patient who seeks help first: the one to follow when nobody is chosen."""
+        return int(np.argmin(self.arms[ARMS[0]].patients.presentation_week[self.tracked]))
+
     def series(self, column: str, arm: str) -> np.ndarray:
         """One recorded column of one arm, week 0 onwards."""
         return np.asarray(self.datacollector.model_vars[f"{column}_{arm}"], dtype=float)
