@@ -26,7 +26,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-VIEWPORT = {"width": 1500, "height": 2050}  # tall enough for every chart without scrolling
+VIEWPORT = {"width": 1500, "height": 2150}  # tall enough for every chart without scrolling
 
 
 @contextmanager
