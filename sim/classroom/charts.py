@@ -45,6 +45,7 @@ ROLE_NAMES = {
     "physiotherapist": "physiotherapist",
     "coordinator": "coordinator",
 }
+LINK_WIDTH = (0.4, 5.0)  # points: a link's width at alliance 0, and what alliance 1 adds
 FADED_AFTER_WEEKS = 13  # links to clinicians not seen for a quarter are drawn faint: past, not present care
 # Statuses stacked bottom to top, with colour and hatching so they read in grey too.
 STATUS_STYLE = {
@@ -221,7 +222,8 @@ class NetworkChart(_Chart):
             segments = np.stack([self.patient_xy[now.row], self.clinician_xy[now.clinician]], axis=1)
             colours = to_rgba_array([LINK_COLOUR[s] for s in now.state])
             colours[:, 3] = np.where(now.weeks_since_seen > FADED_AFTER_WEEKS, 0.25, 0.9)
-            links = LineCollection(segments, linewidths=0.4 + 5.0 * now.alliance, colors=colours, zorder=1)
+            widths = LINK_WIDTH[0] + LINK_WIDTH[1] * now.alliance
+            links = LineCollection(segments, linewidths=widths, colors=colours, zorder=1)
             ax.add_collection(links, autolim=False)
             artists.append(links)
             function = sample.history["function"][-1]

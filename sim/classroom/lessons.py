@@ -25,16 +25,16 @@ COUNTERS: dict[str, str] = {
 
 # How the page names the parameters a lesson or slider may change, with units.
 SETTING_LABELS: dict[str, str] = {
-    "continuity": "continuity (share of visits with the named clinician, 0–1)",
+    "continuity": "continuity (visits with the named clinician, 0–1)",
     "message_coherence": "message coherence (0–1)",
     "followup_interval_weeks": "follow-up every (weeks)",
     "followup_reliability": "follow-up kept (0–1)",
     "pacing_guidance": "pacing advice",
     "feedback": "feedback and supervision",
-    "training_warmth": "clinician warmth (shift, −1–1)",
-    "training_validation": "clinician validation (shift, −1–1)",
-    "training_clarity": "clinician clarity (shift, −1–1)",
-    "training_humility": "clinician cultural humility (shift, −1–1)",
+    "training_warmth": "every clinician's warmth (0–1) shifted by",
+    "training_validation": "every clinician's validation (0–1) shifted by",
+    "training_clarity": "every clinician's clarity (0–1) shifted by",
+    "training_humility": "every clinician's cultural humility (0–1) shifted by",
     "p_rupture_base": "rupture chance per encounter (0–1)",
     "p_repair": "repair chance per encounter with a skilled clinician (0–1)",
 }
@@ -89,17 +89,19 @@ class Lesson:
         lines = []
         for arm in ARMS:
             setup = self.arm(arm)
-            sets = ", ".join(f"{SETTING_LABELS[k]} {_shown(v)}" for k, v in setup.changes.items())
+            sets = ", ".join(f"{SETTING_LABELS[k]} {_shown(v, k)}" for k, v in setup.changes.items())
             lines.append(f"{arm} ({setup.label}): {setup.care} care" + (f", {sets}" if sets else ""))
         if self.mechanisms:
-            sets = ", ".join(f"{SETTING_LABELS[k]} {_shown(v)}" for k, v in self.mechanisms.items())
+            sets = ", ".join(f"{SETTING_LABELS[k]} {_shown(v, k)}" for k, v in self.mechanisms.items())
             lines.append(f"both arms: {sets}")
         return lines
 
 
-def _shown(value: object) -> str:
+def _shown(value: object, key: str) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
+    if key.startswith("training_"):
+        return f"{value:+g}".replace("-", "−")  # a shift: signed, with a true minus sign
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

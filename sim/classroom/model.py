@@ -183,13 +183,13 @@ class ClassroomModel(Model):
             rows.append((label, values, key in changed))
         for key in ("continuity", "message_coherence", "followup_interval_weeks", "followup_reliability"):
             values = {arm: f"{getattr(self.services[arm], key):g}" for arm in ARMS}
-            rows.append((_short_label(key), values, key in changed))
+            rows.append((SETTING_LABELS[key], values, key in changed))
         for key in ("pacing_guidance", "feedback"):
             values = {arm: "on" if getattr(self.services[arm], key) else "off" for arm in ARMS}
-            rows.append((_short_label(key), values, key in changed))
+            rows.append((SETTING_LABELS[key], values, key in changed))
         for key in self.lesson.mechanisms:
             value = f"{getattr(self.mechanisms, key):g}"
-            rows.append((_short_label(key), dict.fromkeys(ARMS, value), True))
+            rows.append((SETTING_LABELS[key], dict.fromkeys(ARMS, value), True))
         return rows
 
     def step(self) -> None:
@@ -211,8 +211,3 @@ class ClassroomModel(Model):
     def series(self, column: str, arm: str) -> np.ndarray:
         """One recorded column of one arm, week 0 onwards."""
         return np.asarray(self.datacollector.model_vars[f"{column}_{arm}"], dtype=float)
-
-
-def _short_label(key: str) -> str:
-    """The page's label of a setting, with its unit but without the longer explanation."""
-    return SETTING_LABELS[key].replace("share of visits with the named clinician, ", "")
