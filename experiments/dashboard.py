@@ -59,10 +59,9 @@ model_params = {
 DEFAULTS = {"config": CONFIG, "lesson": "free_play", **{key: spec["value"] for key, spec in model_params.items()}}
 
 
-def _html(text: str, test_id: str | None = None):
+def _html(text: str):
     # solara.Markdown would fetch KaTeX from a CDN; plain HTML keeps the page offline.
-    attribute = f" data-testid='{test_id}'" if test_id else ""
-    return solara.HTML(tag="div", unsafe_innerHTML=f"<div{attribute}>{text}</div>")
+    return solara.HTML(tag="div", unsafe_innerHTML=text)
 
 
 def _arm_heading(model: ClassroomModel, arm: str) -> str:
@@ -114,7 +113,7 @@ def Numbers(model: ClassroomModel):
         f"<h3 data-testid='week' style='margin:0'>Week {model.week}</h3>"
         "<b>This week's events</b>"
         + _table(header, counts, "counters")
-        + "<b>Now (means over patients)</b>"
+        + "<b>Now</b> (means over patients, and head counts)"
         + _table(header, state, "readout")
     )
 
@@ -148,7 +147,7 @@ def Charts(model: ClassroomModel, chosen: int):
             solara.Image(outcome.png(model), width="100%")
             solara.Image(status.png(model), width="100%")
         with solara.Column():
-            _html("<b>Who sees whom</b>: 30 of the patients and their clinicians")
+            _html(f"<b>Who sees whom</b>: {model.tracked.size} of the patients and their clinicians")
             solara.Image(network.png(model, chosen), width="100%")
             _html(f"<b>One patient</b>: patient {chosen}, the same person in both arms")
             solara.Image(patient.png(model, chosen), width="100%")
@@ -159,22 +158,12 @@ def Charts(model: ClassroomModel, chosen: int):
 def PatientEvents(model: ClassroomModel, chosen: int):
     """The chosen patient's latest weeks with something happening, in words."""
     update_counter.get()
-    words = {
-        "encounter": "encounter",
-        "new_clinician": "new clinician",
-        "validated": "validated",
-        "dismissed": "dismissed",
-        "rupture": "rupture",
-        "repair": "repair",
-        "flare": "flare",
-        "emergency": "emergency visit",
-    }
     rows = []
     for arm in ARMS:
         history = model.dyads[arm].history
         weeks = []
         for week in range(len(history["bond"]) - 1, 0, -1):
-            events = [words[e] for e in EVENTS if history[e][week][chosen]]
+            events = [words for event, words in EVENTS.items() if history[event][week][chosen]]
             if events:
                 weeks.append(f"wk {week}: {', '.join(events)}")
             if len(weeks) == 3:

@@ -29,7 +29,7 @@ from PIL import Image
 from ..core.params import ROLES
 from .lessons import ARMS
 from .model import ClassroomModel
-from .network import REPAIR_SHOWN_WEEKS, REPAIRED, RUPTURED, STEADY, layout
+from .network import EVENTS, REPAIR_SHOWN_WEEKS, REPAIRED, RUPTURED, STEADY, layout
 
 DPI = 90
 FONT = 10  # points: readable from the back of a classroom at the page's size
@@ -250,13 +250,13 @@ class NetworkChart(_Chart):
         return picture
 
 
-EVENT_STYLE = {  # event -> (label, marker, colour, where: "floor" or "bond")
-    "encounter": ("encounter", "|", "#7f7f7f", "floor"),
-    "new_clinician": ("new clinician", "o", "k", "floor"),
-    "validated": ("validated", "^", "#2ca02c", "mid"),
-    "dismissed": ("dismissed", "v", "#d62728", "mid"),
-    "rupture": ("rupture", "x", "#d62728", "bond"),
-    "repair": ("repair", "*", "#2ca02c", "bond"),
+EVENT_STYLE = {  # event marked in One patient -> (marker, colour, height: the "floor" row, "mid" row or the bond)
+    "encounter": ("|", "#7f7f7f", "floor"),
+    "new_clinician": ("o", "k", "floor"),
+    "validated": ("^", "#2ca02c", "mid"),
+    "dismissed": ("v", "#d62728", "mid"),
+    "rupture": ("x", "#d62728", "bond"),
+    "repair": ("*", "#2ca02c", "bond"),
 }
 PART_STYLE = {"bond": "-", "goals": "--", "tasks": ":"}
 FLOOR, MID = 0.04, 0.12  # heights of the event rows under the alliance lines
@@ -277,8 +277,8 @@ class PatientChart(_Chart):
                 (self.lines[arm, part],) = ax.plot([], [], color=ARM_COLOUR[arm], ls=style, lw=1.8, animated=True)
         parts = [Line2D([], [], color="#555555", ls=style, lw=1.8, label=part) for part, style in PART_STYLE.items()]
         events = [
-            Line2D([], [], marker=marker, ls="", color=colour, label=label)
-            for label, marker, colour, _ in EVENT_STYLE.values()
+            Line2D([], [], marker=marker, ls="", color=colour, label=EVENTS[event])
+            for event, (marker, colour, _) in EVENT_STYLE.items()
         ]
         self.figure.legend(handles=parts + events, loc="upper center", ncol=5, fontsize=FONT - 1, frameon=False)
         self._freeze()
@@ -294,7 +294,7 @@ class PatientChart(_Chart):
                 line = self.lines[arm, part]
                 line.set_data(weeks, sample.series(part, chosen))
                 artists.append(line)
-            for event, (_, marker, colour, where) in EVENT_STYLE.items():
+            for event, (marker, colour, where) in EVENT_STYLE.items():
                 when = sample.series(event, chosen)
                 if not when.any():
                     continue

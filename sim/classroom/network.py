@@ -21,7 +21,16 @@ from ..engine.model import CareModel
 REPAIR_SHOWN_WEEKS = 4  # a repaired link stays green this many weeks, long enough to be noticed
 # Link states in :meth:`DyadSample.links`.
 STEADY, RUPTURED, REPAIRED = range(3)
-EVENTS = ("encounter", "new_clinician", "validated", "dismissed", "rupture", "repair", "flare", "emergency")
+EVENTS = {  # a sampled patient's weekly events, and how the page words them
+    "encounter": "encounter",
+    "new_clinician": "new clinician",
+    "validated": "validated",
+    "dismissed": "dismissed",
+    "rupture": "rupture",
+    "repair": "repair",
+    "flare": "flare",
+    "emergency": "emergency visit",
+}
 _COUNTER_OF = {  # event -> the patient counter whose rise marks it
     "encounter": "encounters",
     "validated": "validations",
