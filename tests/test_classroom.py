@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import numpy as np
 import pytest
 from conftest import ROOT, compose_config
+from PIL import Image
 
+from sim.classroom.charts import NetworkChart, OutcomeChart, PatientChart, StatusChart
 from sim.classroom.lessons import ARMS, COUNTERS, LESSONS
 from sim.classroom.model import ClassroomModel
 from sim.classroom.network import EVENTS, REPAIRED, RUPTURED, layout
@@ -193,3 +196,44 @@ def test_the_teaching_guide_covers_every_lesson():
     guide = (ROOT / "docs" / "teaching.md").read_text()
     for lesson in LESSONS.values():
         assert f"### {lesson.title}" in guide
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+
+
+def test_charts_drawn_fast_look_the_same_as_drawn_in_full():
+    """Pasting the fixed axes and drawing only the data gives the very picture a full redraw gives."""
+    model = run(15, lesson="rupture_and_repair")
+    chart = OutcomeChart(model)
+    fast = _pixels(chart.png(model))
+    for line in chart.lines.values():
+        line.set_animated(False)
+    chart.canvas.draw()
+    full = np.asarray(chart.canvas.buffer_rgba())[..., :3].astype(int)
+    assert fast.shape == full.shape
+    assert np.array_equal(fast, full)
+
+
+def test_charts_have_fixed_scales():
+    model = run(3)
+    chart = OutcomeChart(model)
+    axes = chart.figure.axes
+    assert [ax.get_ylim() for ax in axes] == [(0, 100), (0, 30), (0, 1), (0, 1)]
+    assert all(ax.get_xlim() == (0, CONFIG.run.weeks) and ax.get_xlabel() == "week" for ax in axes)
+    before = _pixels(chart.png(model))
+    model.step()
+    assert _pixels(chart.png(model)).shape == before.shape
+
+
+def test_every_chart_draws_a_week_and_a_chosen_patient():
+    model = run(10)
+    pictures = [
+        OutcomeChart(model).png(model),
+        StatusChart(model).png(model),
+        NetworkChart(model, CONFIG.workforce.team_size).png(model, 3),
+        PatientChart(model).png(model, 3),
+    ]
+    assert all(p.startswith(b"\x89PNG") for p in pictures)
+    patient = PatientChart(model)
+    assert not np.array_equal(_pixels(patient.png(model, 3)), _pixels(patient.png(model, model.first_to_present())))

@@ -80,6 +80,9 @@ class _Chart:
         self.canvas.restore_region(self._background)
         for artist in artists:
             self.figure.draw_artist(artist)
+        for ax in self.figure.axes:  # the frame goes over the data, as in a full draw
+            for spine in ax.spines.values():
+                self.figure.draw_artist(spine)
         size = self.canvas.get_width_height()
         image = Image.frombuffer("RGBA", size, self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
         out = io.BytesIO()
