@@ -14,7 +14,7 @@ from sim.classroom.charts import NetworkChart, OutcomeChart, PatientChart, Statu
 from sim.classroom.lessons import ARMS, COUNTERS, LESSONS
 from sim.classroom.model import ClassroomModel
 from sim.classroom.network import EVENTS, REPAIRED, RUPTURED, layout
-from sim.core.state import NEVER
+from sim.core.state import GP, NEVER
 
 CONFIG = compose_config()
 
@@ -178,13 +178,27 @@ def test_the_patient_followed_first_is_the_first_to_seek_help():
     assert weeks[row] == weeks.min()
 
 
+def test_patients_sit_next_to_their_own_gps():
+    """Each sampled patient's nearest GP is one of their practice (the only GPs they can see)."""
+    model = ClassroomModel(CONFIG, n_patients=1000)
+    blue = model.arms["blue"]
+    patients, clinicians = layout(blue, model.tracked, CONFIG.workforce.team_size)
+    gps = blue.clinicians.by_role[GP]
+    n_practices = max(gps.size // CONFIG.workforce.team_size, 1)
+    assert n_practices > 1
+    for row, patient in enumerate(model.tracked):
+        nearest = gps[np.argmin(np.hypot(*(clinicians[gps] - patients[row]).T))]
+        assert np.flatnonzero(gps == nearest)[0] % n_practices == blue.patients.team[patient] % n_practices
+
+
 def test_network_layout_is_fixed_and_inside_the_frame():
     model = ClassroomModel(CONFIG, n_patients=300)
     patients, clinicians = layout(model.arms["blue"], model.tracked, CONFIG.workforce.team_size)
     again = layout(model.arms["orange"], model.tracked, CONFIG.workforce.team_size)
     assert np.array_equal(patients, again[0]) and np.array_equal(clinicians, again[1])
-    assert np.allclose(np.hypot(*patients.T), 1.0) and np.all(np.hypot(*clinicians.T) < 0.5)
+    assert np.allclose(np.hypot(*patients.T), 1.0) and np.all(np.hypot(*clinicians.T) < 0.7)
     assert len({tuple(np.round(xy, 6)) for xy in patients}) == len(patients)  # no two patients on one spot
+    assert len({tuple(np.round(xy, 6)) for xy in clinicians}) == len(clinicians)  # nor two clinicians
 
 
 def test_unknown_lesson_is_refused():

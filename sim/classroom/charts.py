@@ -81,7 +81,7 @@ class _Chart:
         for artist in artists:
             self.figure.draw_artist(artist)
         for ax in self.figure.axes:  # the frame goes over the data, as in a full draw
-            for spine in ax.spines.values():
+            for spine in ax.spines.values() if ax.axison else ():
                 self.figure.draw_artist(spine)
         size = self.canvas.get_width_height()
         image = Image.frombuffer("RGBA", size, self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
@@ -185,13 +185,16 @@ class NetworkChart(_Chart):
         self.axes = dict(zip(ARMS, self.figure.subplots(1, 2), strict=True))
         self.norm = Normalize(0.0, 100.0)
         roles = blue.clinicians.role
+        self.clinicians = {}  # drawn each week over the links, so links never hide them
         for arm, ax in self.axes.items():
             ax.set_xlim(-1.2, 1.2)
             ax.set_ylim(-1.2, 1.2)
             ax.set_aspect("equal")
             ax.axis("off")
             ax.set_title(f"{arm}: {model.lesson.arm(arm).label}", fontsize=FONT, color=ARM_COLOUR[arm])
-            ax.scatter(*self.clinician_xy.T, s=22, marker="s", c=[ROLE_COLOUR[r] for r in roles], zorder=3)
+            self.clinicians[arm] = ax.scatter(
+                *self.clinician_xy.T, s=22, marker="s", c=[ROLE_COLOUR[r] for r in roles], zorder=3, animated=True
+            )
             for row, (x, y) in enumerate(self.patient_xy):
                 ax.text(1.13 * x, 1.13 * y, str(row), fontsize=FONT - 3, ha="center", va="center", color="#555555")
         links = [
@@ -218,7 +221,7 @@ class NetworkChart(_Chart):
 
     def png(self, model: ClassroomModel, chosen: int) -> bytes:
         """This week's picture, with patient ``chosen`` (row in the sample) ringed."""
-        artists = []
+        artists, weekly = [], []
         for arm, ax in self.axes.items():
             sample = model.dyads[arm]
             now = sample.links()
@@ -226,29 +229,25 @@ class NetworkChart(_Chart):
             colours = to_rgba_array([LINK_COLOUR[s] for s in now.state])
             colours[:, 3] = np.where(now.weeks_since_seen > FADED_AFTER_WEEKS, 0.25, 0.9)
             widths = LINK_WIDTH[0] + LINK_WIDTH[1] * now.alliance
-            links = LineCollection(segments, linewidths=widths, colors=colours, zorder=1)
+            links = LineCollection(segments, linewidths=widths, colors=colours, animated=True)
             ax.add_collection(links, autolim=False)
-            artists.append(links)
-            function = sample.history["function"][-1]
-            artists.append(
-                ax.scatter(
-                    *self.patient_xy.T,
-                    s=40,
-                    c=function,
-                    cmap=FUNCTION_MAP,
-                    norm=self.norm,
-                    edgecolors="k",
-                    linewidths=0.4,
-                    zorder=4,
-                )
+            patients = ax.scatter(
+                *self.patient_xy.T,
+                s=40,
+                c=sample.history["function"][-1],
+                cmap=FUNCTION_MAP,
+                norm=self.norm,
+                edgecolors="k",
+                linewidths=0.4,
+                animated=True,
             )
-            artists.append(
-                ax.scatter(*self.patient_xy[chosen], s=160, facecolors="none", edgecolors="k", linewidths=1.8, zorder=5)
+            ring = ax.scatter(
+                *self.patient_xy[chosen], s=160, facecolors="none", edgecolors="k", linewidths=1.8, animated=True
             )
-        for artist in artists:
-            artist.set_animated(True)
+            weekly += [links, patients, ring]
+            artists += [links, self.clinicians[arm], patients, ring]  # in drawing order
         picture = self._png(artists)
-        for artist in artists:
+        for artist in weekly:
             artist.remove()
         return picture
 

@@ -132,11 +132,16 @@ class DyadSample:
         return Links(rows, clinician[rows, slots], alliance, state, week - d.last_week[patient, slots])
 
 
-def layout(model: CareModel, patients: np.ndarray, team_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Fixed positions: sampled patients on an outer circle, every clinician on an inner one.
+GP_RING, MIDDLE_RING = 0.62, 0.3  # radii (patients at 1): GPs near their patients, other clinicians in the middle
 
-    Patients are ordered by their GP practice and clinicians by role and team,
-    so links within a practice stay short. Both arms share patients and
+
+def layout(model: CareModel, patients: np.ndarray, team_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed positions: sampled patients on the outer circle, GPs near them, other clinicians in the middle.
+
+    Patients are grouped by GP practice around the circle, and each practice's
+    GPs fan out just inside its patients' arc, so a patient's links to their
+    GPs are short spokes, while links to specialists and therapists (who serve
+    every practice) cross to the middle. Both arms share patients and
     clinicians, so one layout serves both and nothing jumps between weeks.
 
     Returns:
@@ -144,19 +149,31 @@ def layout(model: CareModel, patients: np.ndarray, team_size: int) -> tuple[np.n
     """
     c = model.clinicians
     gps = c.by_role[GP]
-    n_gp_teams = max(gps.size // team_size, 1)
-    patient_order = np.argsort(model.patients.team[patients] % n_gp_teams, kind="stable")
-    clinician_order = []
-    for members in c.by_role:
-        n_teams = max(members.size // team_size, 1)
-        clinician_order.extend(members[np.argsort(np.arange(members.size) % n_teams, kind="stable")])
-    patient_xy = np.zeros((len(patients), 2))
-    patient_xy[patient_order] = _circle(len(patients), 1.0)
-    clinician_xy = np.zeros((c.n, 2))
-    clinician_xy[np.asarray(clinician_order, int)] = _circle(c.n, 0.45)
-    return patient_xy, clinician_xy
+    n_practices = max(gps.size // team_size, 1)  # as pathways.route forms teams
+    practice = model.patients.team[patients] % n_practices
+    angle = np.empty(len(patients))
+    angle[np.argsort(practice, kind="stable")] = _angles(len(patients))
+    spacing = 2 * np.pi / max(len(patients), 1)
+    clinician_angle = np.zeros(c.n)
+    gp_practice = np.arange(gps.size) % n_practices  # GP j works in practice j mod n_practices
+    for k in range(n_practices):
+        members = gps[gp_practice == k]
+        arc = angle[practice == k]
+        if arc.size:
+            first, last = arc.max() + spacing / 2, arc.min() - spacing / 2
+        else:  # no sampled patient here: the practice's nominal share of the circle
+            first, last = np.pi / 2 - 2 * np.pi * k / n_practices, np.pi / 2 - 2 * np.pi * (k + 1) / n_practices
+        clinician_angle[members] = np.linspace(first, last, members.size + 2)[1:-1]
+    others = np.concatenate([members for role, members in enumerate(c.by_role) if role != GP])
+    clinician_angle[others] = _angles(others.size)
+    radius = np.where(c.role == GP, GP_RING, MIDDLE_RING)
+    return _at(angle, 1.0), _at(clinician_angle, radius)
 
 
-def _circle(n: int, radius: float) -> np.ndarray:
-    angle = np.pi / 2 - 2 * np.pi * np.arange(n) / max(n, 1)
-    return radius * np.column_stack([np.cos(angle), np.sin(angle)])
+def _angles(n: int) -> np.ndarray:
+    """``n`` evenly spaced angles, clockwise from the top."""
+    return np.pi / 2 - 2 * np.pi * np.arange(n) / max(n, 1)
+
+
+def _at(angle: np.ndarray, radius: float | np.ndarray) -> np.ndarray:
+    return np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
