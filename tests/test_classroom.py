@@ -5,8 +5,11 @@ from __future__ import annotations
 import io
 import re
 
+import matplotlib
+import matplotlib.style
 import numpy as np
 import pytest
+import seaborn as sns
 from conftest import ROOT, compose_config
 from PIL import Image
 
@@ -219,11 +222,14 @@ def _pixels(png: bytes) -> np.ndarray:
 def test_charts_drawn_fast_look_the_same_as_drawn_in_full():
     """Pasting the fixed axes and drawing only the data gives the very picture a full redraw gives."""
     model = run(15, lesson="rupture_and_repair")
-    chart = OutcomeChart(model)
-    fast = _pixels(chart.png(model))
+    with matplotlib.rc_context():
+        sns.set_theme(style="whitegrid")  # as sim.outputs does: the charts keep their own style
+        chart = OutcomeChart(model)
+        fast = _pixels(chart.png(model))
     for line in chart.lines.values():
         line.set_animated(False)
-    chart.canvas.draw()
+    with matplotlib.style.context("default"):
+        chart.canvas.draw()
     full = np.asarray(chart.canvas.buffer_rgba())[..., :3].astype(int)
     assert fast.shape == full.shape
     assert np.array_equal(fast, full)

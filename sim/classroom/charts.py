@@ -14,8 +14,10 @@ style as well as colour.
 
 from __future__ import annotations
 
+import functools
 import io
 
+import matplotlib.style
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
@@ -61,6 +63,21 @@ OUTCOME_PANELS = (
     ("alliance_mean", "Alliance with latest clinician (0–1)", 1.0),
     ("trust_mean", "Trust in clinicians (0–1)", 1.0),
 )
+
+
+def _own_style(method):
+    """Draw in matplotlib's default style, whatever style the process set (``sim.outputs`` sets a seaborn theme).
+
+    Part of a chart is drawn once and part every week; both must be drawn with
+    the same settings, and the charts should look the same in every process.
+    """
+
+    @functools.wraps(method)
+    def in_own_style(*args, **kwargs):
+        with matplotlib.style.context("default"):
+            return method(*args, **kwargs)
+
+    return in_own_style
 
 
 class _Chart:
@@ -111,6 +128,7 @@ def _arm_handles(model: ClassroomModel) -> list[Line2D]:
 class OutcomeChart(_Chart):
     """Functioning, symptoms, alliance and trust over the weeks, both arms in each panel."""
 
+    @_own_style
     def __init__(self, model: ClassroomModel) -> None:
         super().__init__(6.6, 5.4)
         self.figure.subplots_adjust(left=0.09, right=0.98, top=0.85, bottom=0.1, hspace=0.55, wspace=0.25)
@@ -126,6 +144,7 @@ class OutcomeChart(_Chart):
         self.figure.legend(handles=_arm_handles(model), loc="upper center", ncol=2, fontsize=FONT, frameon=False)
         self._freeze()
 
+    @_own_style
     def png(self, model: ClassroomModel) -> bytes:
         """This week's picture."""
         weeks = np.asarray(model.datacollector.model_vars["week"])
@@ -137,6 +156,7 @@ class OutcomeChart(_Chart):
 class StatusChart(_Chart):
     """Patients by status over the weeks, stacked so the bands add up to everyone; one panel per arm."""
 
+    @_own_style
     def __init__(self, model: ClassroomModel) -> None:
         super().__init__(6.6, 3.4)
         self.figure.subplots_adjust(left=0.1, right=0.98, top=0.72, bottom=0.16, wspace=0.25)
@@ -149,6 +169,7 @@ class StatusChart(_Chart):
         self.figure.text(0.5, 0.8, "Patients by status", ha="center", fontsize=FONT)
         self._freeze()
 
+    @_own_style
     def png(self, model: ClassroomModel) -> bytes:
         """This week's picture."""
         weeks = np.asarray(model.datacollector.model_vars["week"], dtype=float)
@@ -177,6 +198,7 @@ class NetworkChart(_Chart):
     functioning. The chosen patient is ringed.
     """
 
+    @_own_style
     def __init__(self, model: ClassroomModel, team_size: int) -> None:
         super().__init__(6.6, 4.6)
         self.figure.subplots_adjust(left=0.01, right=0.86, top=0.76, bottom=0.02, wspace=0.05)
@@ -219,6 +241,7 @@ class NetworkChart(_Chart):
         ).ax.tick_params(labelsize=FONT - 2)
         self._freeze()
 
+    @_own_style
     def png(self, model: ClassroomModel, chosen: int) -> bytes:
         """This week's picture, with patient ``chosen`` (row in the sample) ringed."""
         artists, weekly = [], []
@@ -267,6 +290,7 @@ FLOOR, MID = 0.04, 0.12  # heights of the event rows under the alliance lines
 class PatientChart(_Chart):
     """One sampled patient in both arms: bond, goals and tasks with the clinician of the latest encounter."""
 
+    @_own_style
     def __init__(self, model: ClassroomModel) -> None:
         super().__init__(6.6, 3.6)
         self.figure.subplots_adjust(left=0.1, right=0.98, top=0.7, bottom=0.15, wspace=0.12)
@@ -285,6 +309,7 @@ class PatientChart(_Chart):
         self.figure.legend(handles=parts + events, loc="upper center", ncol=5, fontsize=FONT - 1, frameon=False)
         self._freeze()
 
+    @_own_style
     def png(self, model: ClassroomModel, chosen: int) -> bytes:
         """This week's picture of patient ``chosen`` (row in the sample)."""
         artists = []
