@@ -14,12 +14,24 @@ import typing
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
-from omegaconf import DictConfig, OmegaConf
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
 
-from sim.core.params import Config, from_dict, validate
+from sim.core.params import (
+    Config,
+    ConfigError,
+    PopulationParams,
+    ServiceParams,
+    WorkforceParams,
+    from_dict,
+    validate,
+)
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
@@ -27,7 +39,15 @@ _MIRRORS: dict[type, type] = {}
 
 
 def mirror(cls: type) -> type:
-    """A mutable dataclass with the fields, types and defaults of frozen ``cls``."""
+    """A mutable dataclass with the fields and defaults of frozen ``cls``.
+
+    Leaf values are typed ``Any`` here: OmegaConf would otherwise convert or
+    refuse them with its own multi-line messages (and turn ``stepping=2`` into
+    ``true``); :func:`sim.core.params.validate` checks every type and range and
+    names the key. Shares default to ``None`` (filled with the dataclass
+    default by :func:`to_config`) so that a preset or an override gives the
+    whole mapping instead of merging its names with the defaults.
+    """
     if cls in _MIRRORS:
         return _MIRRORS[cls]
     hints = typing.get_type_hints(cls)
@@ -38,8 +58,12 @@ def mirror(cls: type) -> type:
         if dataclasses.is_dataclass(kind):
             kind = mirror(kind)
         elif args and dataclasses.is_dataclass(args[-1]):
-            kind = dict[str, mirror(args[-1])]
-        if f.default is not dataclasses.MISSING:
+            kind = dict[str, mirror(args[-1])] | None
+        else:
+            kind = Any
+        if "shares" in f.metadata:
+            spec = dataclasses.field(default=None)
+        elif f.default is not dataclasses.MISSING:
             spec = dataclasses.field(default=f.default)
         else:
             spec = dataclasses.field(default_factory=lambda f=f, kind=kind: _convert(f.default_factory(), kind))
@@ -73,25 +97,144 @@ def to_config(cfg: DictConfig) -> Config:
     Raises:
         sim.core.params.ConfigError: naming the key, the bad value and what is allowed.
     """
-    data = OmegaConf.to_container(cfg, resolve=True)
-    data.pop("hydra", None)
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.pop("hydra", None)
+    try:
+        data = OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException as err:
+        raise ConfigError(one_line(err)) from err
+    _fill_unset(Config, data)
     config = from_dict(Config, data)
     validate(config)
     return config
+
+
+def _fill_unset(cls: type, data: dict[str, Any]) -> None:
+    # Shares left unset (None in the schema) take the dataclass default; no arms is an empty mapping.
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        value = data.get(f.name)
+        if "shares" in f.metadata and value is None:
+            data.pop(f.name, None)
+        elif f.name == "arms" and cls is Config and value is None:
+            data[f.name] = {}
+        elif dataclasses.is_dataclass(hints[f.name]) and isinstance(value, dict):
+            _fill_unset(hints[f.name], value)
+
+
+REPLACED = {
+    "arms",
+    *(f.name for c in (PopulationParams, WorkforceParams) for f in dataclasses.fields(c) if "shares" in f.metadata),
+}
+"""Keys whose mapping an override replaces whole (``key={...}``), instead of merging with what is there."""
+
+
+def replace_mappings(overrides: list[str]) -> list[str]:
+    """Rewrite ``key={...}`` for shares and ``arms`` as "clear, then add", so the new mapping replaces the old.
+
+    Hydra merges a mapping given on the command line into the one already
+    there, so ``population.cultural_group_shares={a:0.7,b:0.3}`` would keep
+    ``majority`` and ``minority`` too, and ``arms={}`` would change nothing.
+    """
+    out = []
+    for text in overrides:
+        key, sep, value = text.partition("=")
+        if sep and key.split(".")[-1] in REPLACED and value.lstrip().startswith("{") and key[:1] not in "+~":
+            out += [f"{key}=null", f"++{key}={value}"]
+        else:
+            out.append(text)
+    return out
+
+
+def check_keys(overrides: list[str]) -> None:
+    """Refuse an override whose key the schema does not have, naming it and the keys allowed.
+
+    Hydra would refuse it too, but over several lines; this gives the one
+    line every other config error gives. Config groups (``population=small``)
+    and ``hydra.*`` settings are left to Hydra.
+
+    Raises:
+        ConfigError: for a syntax error or an unknown key.
+    """
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+    except HydraException as err:
+        raise ConfigError(one_line(err)) from err
+    for override in parsed:
+        key = override.key_or_group
+        if override.package is not None or "/" in key or key.split(".")[0] == "hydra":
+            continue
+        value = override.get_value_element_as_str() if not override.is_sweep_override() else None
+        if "." not in key and (CONF_DIR / key).is_dir():
+            if value is not None and not override.is_delete() and value not in preset_names(key):
+                _unknown(key, value, f"one of {', '.join(preset_names(key))}")
+            continue
+        parts, cls, i = key.split("."), Config, 0
+        while i < len(parts):
+            names = sorted(f.name for f in dataclasses.fields(cls))
+            if parts[i] not in names:
+                _unknown(".".join(parts[: i + 1]), value, f"a key of {cls.__name__}: {', '.join(names)}")
+            hint = typing.get_type_hints(cls)[parts[i]]
+            if parts[i] == "arms" and cls is Config:
+                cls, i = ServiceParams, i + 2  # arms.<any name>.<a ServiceParams key>
+            elif dataclasses.is_dataclass(hint):
+                cls, i = hint, i + 1
+            else:
+                break  # a leaf or a mapping: its value is checked after composition
+        else:
+            # The key names a whole group (``run``, ``arms.coordinated``): only a mapping can replace it.
+            if value is not None and not override.is_delete() and not value.startswith("{"):
+                what = "arm names to care models" if key == "arms" else f"{cls.__name__} keys"
+                _unknown(key, value, f"a mapping of {what}, e.g. {key}={{...}}")
+
+
+def _unknown(key: str, value: str | None, allowed: str) -> None:
+    shown = "(a sweep)" if value is None else value
+    raise ConfigError(f"config error: {key} = {shown} is not allowed; expected {allowed}")
+
+
+def one_line(err: BaseException) -> str:
+    """A Hydra, OmegaConf or YAML error as one ``config error:`` line (file and line for YAML)."""
+    seen = err
+    while seen is not None:
+        if isinstance(seen, yaml.MarkedYAMLError) and seen.problem_mark is not None:
+            mark = seen.problem_mark
+            problem = seen.problem or seen.context or "not valid YAML"
+            return f"config error: {mark.name}: line {mark.line + 1}: {problem}; expected plain YAML (no tags)"
+        seen = seen.__cause__ or seen.__context__
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    text = lines[0] if lines else type(err).__name__
+    if len(lines) > 1 and "full_key" not in lines[1]:
+        text = f"{text} {lines[1]}"
+    return text if text.startswith("config error:") else f"config error: {text}"
 
 
 def compose_config(*overrides: str) -> Config:
     """Compose ``conf/config.yaml`` with command-line style overrides, as the main job does.
 
     Raises:
-        hydra.errors.ConfigCompositionException: wrong types or unknown keys.
-        sim.core.params.ConfigError: values out of range.
+        sim.core.params.ConfigError: any bad override or value, in one line.
+    """
+    return to_config(compose_raw(list(overrides)))
+
+
+def compose_raw(overrides: list[str], hydra_config: bool = False) -> DictConfig:
+    """The composed Hydra config (unchecked), with unknown keys and broken files as one-line errors.
+
+    Raises:
+        sim.core.params.ConfigError: for an unknown key, a missing preset or a file that is not plain YAML.
     """
     register()
+    check_keys(overrides)
     GlobalHydra.instance().clear()
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=list(overrides))
-    return to_config(cfg)
+    try:
+        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+            return compose("config", overrides=replace_mappings(overrides), return_hydra_config=hydra_config)
+    except (HydraException, OmegaConfBaseException, yaml.YAMLError) as err:
+        raise ConfigError(one_line(err)) from err
+    finally:
+        GlobalHydra.instance().clear()
 
 
 def preset_names(group: str) -> list[str]:

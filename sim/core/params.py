@@ -551,7 +551,7 @@ def _check_number(path: str, value: Any, meta: dict[str, Any], annotation: Any) 
     want_int = annotation in (int, "int")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         _fail(path, value, meta["kind"])
-    if want_int and not float(value).is_integer():
+    if want_int and not isinstance(value, int):
         _fail(path, value, meta["kind"])
     if not math.isfinite(value):
         _fail(path, value, meta["kind"])
@@ -617,8 +617,8 @@ def validate(obj: Any, path: str = "") -> None:
                 obj.population.warmup_weeks,
                 f"fewer weeks than run.weeks ({obj.run.weeks})",
             )
-        if obj.run.reference_arm not in obj.arms and obj.run.reference_arm != "fragmented":
-            _fail("run.reference_arm", obj.run.reference_arm, f"one of the arms: {', '.join(obj.arms)}")
+        if obj.run.reference_arm not in obj.arms:
+            _fail("run.reference_arm", obj.run.reference_arm, f"one of the arms present: {', '.join(obj.arms)}")
         _check_reported_patients(obj)
 
 
