@@ -98,6 +98,7 @@ def size_overrides(args: argparse.Namespace) -> list[str]:
 
 def progress(total: int, desc: str, unit: str = "run") -> tuple[tqdm, Callable[[str, int], None]]:
     """A progress bar and the callback ``run_experiment`` calls after each run (every tool's one bar)."""
+    tqdm.monitor_interval = 0  # no monitor thread: parallel runs fork worker processes from this one
     bar = tqdm(total=total, desc=desc, unit=unit, disable=None)
 
     def step(arm: str, replicate: int) -> None:

@@ -14,23 +14,88 @@ exact config (seed included) already finished there, and never overwrites one.
 from __future__ import annotations
 
 import math
+import os
 import sys
 from pathlib import Path
 
 import hydra
 import pandas as pd
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
-from tqdm import tqdm
 
-from experiments.schema import register, to_config
+from experiments.cli import existing_ancestor, exit_config_error, progress, remove_created, writing
+from experiments.preflight import check_before_work
+from experiments.schema import compose_raw, one_line, register, replace_mappings, to_config
 from sim.analysis.experiment import headline, run_experiment
 from sim.core.params import ConfigError
 from sim.outputs.writer import finished_run, write_results
 
 register()
+
+# Hydra options that do no work (help, printing the config) or that change where configs come from.
+_NO_WORK = {"--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--info", "-i", "--shell-completion", "-sc"}
+_WITH_VALUE = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--package", "-p"}
+_kept: Path | None = None
+"""The nearest folder that existed before this run: nothing at or above it is ever removed."""
+
+
+def preflight(argv: list[str]) -> Path | None:
+    """Compose and check every job of the command line before Hydra creates any folder.
+
+    Hydra makes the run folder (and, for a sweep, the sweep folder with
+    ``multirun.yaml``) before ``main`` runs, so the checks happen here: every
+    job's config is composed, validated and checked against the team, the
+    machine's memory and the output folder. Duplicate sweep values are refused.
+
+    Returns:
+        The nearest existing folder above the output, or None if the command does no work.
+
+    Raises:
+        ConfigError: the first problem, in one line.
+    """
+    if any(a.split("=")[0] in _NO_WORK for a in argv) or {"--config-path", "-cp", "--config-name", "-cn"} & set(argv):
+        return None
+    multirun = "-m" in argv or "--multirun" in argv
+    overrides, extra, skip = [], [], False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+        elif arg in _WITH_VALUE:
+            skip = True
+            if arg in ("--config-dir", "-cd") and i + 1 < len(argv):
+                extra.append(f"hydra.searchpath=[file://{Path(argv[i + 1]).absolute()}]")
+        elif not arg.startswith("-"):
+            overrides.append(arg)
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException as err:
+        raise ConfigError(one_line(err)) from err
+    for o in parsed:
+        if o.is_sweep_override() and o.is_discrete_sweep():
+            values = list(o.sweep_string_iterator())
+            twice = sorted({v for v in values if values.count(v) > 1})
+            if twice:
+                raise ConfigError(
+                    f"config error: {o.key_or_group} = {','.join(values)} is not allowed; "
+                    f"expected distinct sweep values ({', '.join(twice)} given more than once)"
+                )
+    if multirun and all(not o.is_sweep_override() or o.is_discrete_sweep() for o in parsed):
+        jobs = BasicSweeper.split_arguments(parsed, None)[0]
+    else:
+        jobs = [[o.input_line for o in parsed if not o.is_sweep_override()]]
+    kept = None
+    for job in jobs:
+        cfg = compose_raw([*job, *extra], hydra_config=True)
+        config = to_config(cfg)
+        out = Path(OmegaConf.select(cfg, "hydra.sweep.dir" if multirun else "hydra.run.dir"))
+        workers = OmegaConf.select(cfg, "hydra.launcher.n_jobs", default=1) if multirun else 1
+        check_before_work(config, out, parallel=(os.cpu_count() or 1) if workers == -1 else int(workers))
+        kept = existing_ancestor(out)
+    return kept
 
 
 def sweep_progress(sweep_dir: Path) -> str:
@@ -45,45 +110,35 @@ def sweep_progress(sweep_dir: Path) -> str:
     return f"sweep: {done} of {total} jobs complete ({sweep_dir})"
 
 
-def _remove_if_empty(folder: Path) -> None:
-    if folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
-
-
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     """Validate the config, run every arm and replicate, write results, print the headline."""
-    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    hydra_cfg = HydraConfig.get()
+    out_dir = Path(hydra_cfg.runtime.output_dir)
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    kept = Path(hydra_cfg.sweep.dir) if multirun else (_kept or out_dir.parent)
     try:
         config = to_config(cfg)
     except ConfigError as err:
-        _remove_if_empty(out_dir)
-        print(err, file=sys.stderr)
-        sys.exit(2)
-    hydra_cfg = HydraConfig.get()
-    if hydra_cfg.mode == RunMode.MULTIRUN:
+        remove_created(out_dir, kept)
+        exit_config_error(err)
+    if multirun:
         # Resumable sweeps: a job whose exact config already finished in this sweep folder is skipped.
         done = finished_run(Path(hydra_cfg.sweep.dir), config)
         if done is not None:
-            _remove_if_empty(out_dir)
+            remove_created(out_dir, kept)
             print(f"already complete, skipped: {done}")
             print(sweep_progress(Path(hydra_cfg.sweep.dir)))
             return
-    n_runs = config.run.replicates * len(config.arms)
-    tqdm.monitor_interval = 0  # no monitor thread: the runs' worker processes are forked from this one
-    bar = tqdm(total=n_runs, desc=config.experiment, unit="run", disable=None)
-
-    def progress(arm: str, replicate: int) -> None:
-        bar.set_postfix_str(f"{arm} r{replicate}")
-        bar.update()
-
+    bar, step = progress(config.run.replicates * len(config.arms), config.experiment)
     try:
-        result = run_experiment(config, progress=progress)
+        result = run_experiment(config, progress=step)
         bar.close()
-        folder = write_results(result, out_dir, overrides=list(HydraConfig.get().overrides.task))
+        with writing(out_dir, kept):
+            folder = write_results(result, out_dir, overrides=list(hydra_cfg.overrides.task))
     except BaseException:
         bar.close()
-        _remove_if_empty(out_dir)
+        remove_created(out_dir, kept)
         raise
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(
@@ -92,9 +147,14 @@ def main(cfg: DictConfig) -> None:
         )
         print(headline(result.summary).to_string())
     print(f"\nresults: {folder}")
-    if hydra_cfg.mode == RunMode.MULTIRUN:
+    if multirun:
         print(sweep_progress(Path(hydra_cfg.sweep.dir)))
 
 
 if __name__ == "__main__":
+    try:
+        _kept = preflight(sys.argv[1:])
+    except ConfigError as err:
+        exit_config_error(err)
+    sys.argv = [sys.argv[0], *replace_mappings(sys.argv[1:])]
     main()

@@ -161,14 +161,20 @@ def check_keys(overrides: list[str]) -> None:
         parsed = OverridesParser.create().parse_overrides(list(overrides))
     except HydraException as err:
         raise ConfigError(one_line(err)) from err
+    # Presets may also come from folders added with --config-dir (hydra.searchpath).
+    dirs = [CONF_DIR]
+    for override in parsed:
+        if override.key_or_group == "hydra.searchpath" and not override.is_sweep_override():
+            dirs += [Path(str(p).removeprefix("file://")) for p in override.value() or []]
     for override in parsed:
         key = override.key_or_group
         if override.package is not None or "/" in key or key.split(".")[0] == "hydra":
             continue
         value = override.get_value_element_as_str() if not override.is_sweep_override() else None
         if "." not in key and (CONF_DIR / key).is_dir():
-            if value is not None and not override.is_delete() and value not in preset_names(key):
-                _unknown(key, value, f"one of {', '.join(preset_names(key))}")
+            names = sorted({n for d in dirs for n in preset_names(key, d)})
+            if value is not None and not override.is_delete() and value not in names:
+                _unknown(key, value, f"one of {', '.join(names)}")
             continue
         parts, cls, i = key.split("."), Config, 0
         while i < len(parts):
@@ -237,6 +243,6 @@ def compose_raw(overrides: list[str], hydra_config: bool = False) -> DictConfig:
         GlobalHydra.instance().clear()
 
 
-def preset_names(group: str) -> list[str]:
+def preset_names(group: str, conf_dir: Path = CONF_DIR) -> list[str]:
     """Names of the presets in a config group folder (e.g. ``care_model``)."""
-    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+    return sorted(p.stem for p in (conf_dir / group).glob("*.yaml"))
