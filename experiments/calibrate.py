@@ -14,7 +14,6 @@ at the best values) to results/calibration/<timestamp>/.
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from pathlib import Path
@@ -22,50 +21,73 @@ from pathlib import Path
 import optuna
 import pandas as pd
 import yaml
-from hydra.errors import ConfigCompositionException
 
-from experiments.cli import ROOT, add_model_arguments, results_folder, size_overrides
+from experiments.cli import (
+    ROOT,
+    Parser,
+    add_model_arguments,
+    exit_config_error,
+    results_folder,
+    size_overrides,
+    whole,
+    writing,
+)
+from experiments.preflight import check_before_work
 from experiments.validate import DEFAULT_TARGETS, validation_config
 from sim.analysis.experiment import run_experiment
-from sim.analysis.targets import evaluate, load_targets, loss
+from sim.analysis.targets import check_arms, evaluate, load_targets, loss, read_yaml
 from sim.core.params import ConfigError
 
 DEFAULT_PARAMS = ROOT / "conf" / "calibration" / "free.yaml"
 
 
 def load_free_parameters(path: Path) -> list[dict]:
-    """Free parameters: name, low, high, log (see conf/calibration/free.yaml)."""
-    if not Path(path).is_file():
-        raise ConfigError(f"config error: parameters file {str(path)!r} not found")
-    entries = (yaml.safe_load(Path(path).read_text()) or {}).get("parameters") or []
-    if not entries:
-        raise ConfigError(f"config error: {path} has no 'parameters:' list")
+    """Free parameters: name, low, high, log (see conf/calibration/free.yaml), fully checked.
+
+    Raises:
+        ConfigError: for an unsafe or malformed file, naming the entry and what is allowed.
+    """
+    data = read_yaml(path, "parameters")
+    entries = data.get("parameters") if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"config error: {path}: parameters = {entries!r} is not allowed; expected a non-empty list")
     for i, e in enumerate(entries):
-        if not {"name", "low", "high"} <= set(e) or not float(e["low"]) < float(e["high"]):
-            raise ConfigError(f"config error: {path}: parameters[{i}] = {e!r}; expected name, low < high")
-        if e.get("log") and float(e["low"]) <= 0:
-            raise ConfigError(f"config error: {path}: parameters[{i}].low = {e['low']}; log scale needs low > 0")
+        where = f"config error: {path}: parameters[{i}]"
+        if not isinstance(e, dict) or not isinstance(e.get("name"), str) or set(e) - {"name", "low", "high", "log"}:
+            raise ConfigError(f"{where} = {e!r} is not allowed; expected name, low, high and optional log")
+        for key in ("low", "high"):
+            value = e.get(key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f"{where}.{key} = {value!r} is not allowed; expected a finite number")
+        if not e["low"] < e["high"]:
+            raise ConfigError(f"{where}.low = {e['low']!r} is not allowed; expected low < high ({e['high']!r})")
+        if not isinstance(e.get("log", False), bool):
+            raise ConfigError(f"{where}.log = {e['log']!r} is not allowed; expected true or false")
+        if e.get("log") and e["low"] <= 0:
+            raise ConfigError(f"{where}.low = {e['low']}; log scale needs low > 0")
     return entries
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     add_model_arguments(parser, replicates=2, patients=1000)
     parser.add_argument("--targets", default=DEFAULT_TARGETS, help="targets file (default: the published ones)")
     parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="free parameters file")
-    parser.add_argument("--trials", type=int, default=40, help="optimiser budget, in trials (default 40)")
+    parser.add_argument("--trials", type=whole(1), default=40, help="optimiser budget, in trials (default 40)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the optimiser's sampler")
     args = parser.parse_args(argv)
     base = ["experiment=compare_care_models", *size_overrides(args)]
+    folder = args.out or results_folder("calibration")
     try:
         targets = load_targets(args.targets)
         free = load_free_parameters(args.params)
         for p in free:  # every name and range must compose before the budget is spent
             for value in (p["low"], p["high"]):
-                validation_config([*base, f"{p['name']}={value}"])
-    except (ConfigError, ConfigCompositionException) as err:
-        print(f"{err}", file=sys.stderr)
-        return 2
+                config = validation_config([*base, f"{p['name']}={value}"])
+        check_arms(targets, list(config.arms))
+        check_before_work(config, folder)
+    except ConfigError as err:
+        exit_config_error(err)
 
     records: list[dict] = []
 
@@ -94,23 +116,23 @@ def main(argv: list[str] | None = None) -> int:
     overrides = [f"{k}={v:.6g}" for k, v in best.items()]
     fit = evaluate(run_experiment(validation_config([*base, *overrides])), targets)
 
-    folder = args.out or results_folder("calibration")
-    partial = folder.with_name(folder.name + ".partial")
-    partial.mkdir(parents=True)
-    record = {
-        "targets": str(args.targets),
-        "free_parameters": free,
-        "trials": args.trials,
-        "size": {"replicates": args.replicates, "patients": args.patients},
-        "best": {k: float(f"{v:.6g}") for k, v in best.items()},
-        "loss": float(study.best_value),
-        "inside": f"{int(fit['inside'].sum())} of {len(fit)}",
-        "overrides": overrides,
-    }
-    (partial / "calibration.yaml").write_text(yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
-    pd.DataFrame(records).to_csv(partial / "trials.csv", index=False)
-    fit.to_csv(partial / "fit.csv", index=False)
-    partial.rename(folder)
+    with writing(folder):
+        partial = folder.with_name(folder.name + ".partial")
+        partial.mkdir(parents=True)
+        record = {
+            "targets": str(args.targets),
+            "free_parameters": free,
+            "trials": args.trials,
+            "size": {"replicates": args.replicates, "patients": args.patients},
+            "best": {k: float(f"{v:.6g}") for k, v in best.items()},
+            "loss": float(study.best_value),
+            "inside": f"{int(fit['inside'].sum())} of {len(fit)}",
+            "overrides": overrides,
+        }
+        (partial / "calibration.yaml").write_text(yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
+        pd.DataFrame(records).to_csv(partial / "trials.csv", index=False)
+        fit.to_csv(partial / "fit.csv", index=False)
+        partial.rename(folder)
 
     print(f"best loss {study.best_value:.3f} after {args.trials} trials (start: {records[0]['loss']:.3f})")
     print(fit[["target", "arm", "band_low", "band_high", "simulated", "inside"]].round(3).to_string(index=False))

@@ -11,29 +11,33 @@ first swept parameter (or the run number when only seeds differ).
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 from pathlib import Path
 
+from experiments.cli import Parser, check_writable, exit_config_error
 from sim.analysis.sweeps import collect
+from sim.core.params import ConfigError
 from sim.outputs.plots import themed
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("sweep", type=Path, help="the sweep folder (hydra.sweep.dir)")
     parser.add_argument("--outcomes", nargs="+", default=["function_final", "symptoms_final", "dropout", "cost"])
     args = parser.parse_args(argv)
     try:
+        if not args.sweep.is_dir():
+            raise ConfigError(f"config error: sweep = {str(args.sweep)!r} is not allowed; expected a sweep folder")
+        check_writable(args.sweep / "collected")
         runs, weekly, swept = collect(args.sweep)
     except FileNotFoundError as err:
-        print(err, file=sys.stderr)
-        return 2
+        exit_config_error(f"config error: sweep = {str(args.sweep)!r} is not allowed; expected finished runs ({err})")
+    except ConfigError as err:
+        exit_config_error(err)
     missing = [o for o in args.outcomes if o not in runs.columns]
     if missing:
-        print(f"outcome {missing[0]!r} is not allowed; expected one of {', '.join(runs.columns[2:])}", file=sys.stderr)
-        return 2
+        exit_config_error(f"outcome {missing[0]!r} is not allowed; expected one of {', '.join(runs.columns[2:])}")
     out = args.sweep / "collected"
     partial = args.sweep / "collected.partial"
     shutil.rmtree(partial, ignore_errors=True)

@@ -12,16 +12,25 @@ results/validation/<timestamp>/.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 
 import pandas as pd
 
-from experiments.cli import ROOT, add_model_arguments, progress, results_folder, size_overrides
+from experiments.cli import (
+    ROOT,
+    Parser,
+    add_model_arguments,
+    exit_config_error,
+    progress,
+    results_folder,
+    size_overrides,
+    writing,
+)
+from experiments.preflight import check_before_work
 from experiments.schema import compose_config, preset_names
 from sim.analysis.experiment import run_experiment
-from sim.analysis.targets import evaluate, load_targets, to_markdown
+from sim.analysis.targets import check_arms, evaluate, load_targets, to_markdown
 from sim.core.params import Config, ConfigError
 from sim.outputs.writer import write_results
 
@@ -50,29 +59,37 @@ def docs_page(table: pd.DataFrame, command: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     add_model_arguments(parser, replicates=10, patients=2000)
     parser.add_argument("--targets", default=DEFAULT_TARGETS, help="targets file (default: the published ones)")
     parser.add_argument("--write-docs", action="store_true", help="also write docs/validation.md")
     args = parser.parse_args(argv)
+    out = args.out or results_folder("validation")
     try:
         targets = load_targets(args.targets)
         config = validation_config(["experiment=compare_care_models", *size_overrides(args)])
         config = dataclasses.replace(config, experiment="validation")
+        check_arms(targets, list(config.arms))
+        check_before_work(config, out)
+        if args.write_docs:
+            check_before_work(config, ROOT / "docs" / "validation.md")
     except ConfigError as err:
-        print(err, file=sys.stderr)
-        return 2
+        exit_config_error(err)
     bar, step = progress(config.run.replicates * len(config.arms), "validation")
     result = run_experiment(config, progress=step)
     bar.close()
     table = evaluate(result, targets)
     command = "python -m experiments.validate " + " ".join(argv if argv is not None else sys.argv[1:])
-    folder = write_results(
-        result,
-        args.out or results_folder("validation"),
-        overrides=size_overrides(args),
-        extra_files={"validation.csv": table.to_csv(index=False), "validation.md": docs_page(table, command.strip())},
-    )
+    with writing(out):
+        folder = write_results(
+            result,
+            out,
+            overrides=size_overrides(args),
+            extra_files={
+                "validation.csv": table.to_csv(index=False),
+                "validation.md": docs_page(table, command.strip()),
+            },
+        )
     if args.write_docs:
         (ROOT / "docs" / "validation.md").write_text(docs_page(table, command.replace(" --write-docs", "").strip()))
     shown = table[["target", "arm", "band_low", "band_high", "simulated", "ci_low", "ci_high", "inside"]]

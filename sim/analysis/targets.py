@@ -9,13 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from ..core.params import ConfigError
+from ..core.params import (
+    ConfigError,
+    MechanismParams,
+    PopulationParams,
+    RunParams,
+    ServiceParams,
+    WorkforceParams,
+)
+from ..engine.metrics import patient_table
+from ..engine.model import CareModel
 from .experiment import ExperimentResult, pooled_sd, standardised_difference, t_interval
 
 Metric = Callable[[pd.DataFrame, pd.DataFrame | None, float], float]
@@ -84,47 +94,158 @@ class Target:
         return METRICS[self.metric]
 
 
-def load_targets(path: str | Path) -> list[Target]:
-    """Read targets from a YAML file (format: ``conf/targets/published.yaml``).
+MAX_FILE_BYTES = 1_000_000
+"""Largest targets or parameters file read (the shipped ones are a few kB)."""
+MAX_NODES = 100_000
+"""Largest number of values a YAML file may expand to once its aliases are followed."""
+
+
+def read_yaml(path: str | Path, what: str) -> object:
+    """A small YAML file, loaded safely: no tags, a size limit, and no alias bombs.
+
+    ``yaml.safe_load`` builds Python objects only, but an alias can refer to a
+    list of aliases to lists of aliases (a "billion laughs" file): loading is
+    quick, yet anything that walks the result runs for ever. The values are
+    counted with each alias followed, and the file is refused past
+    ``MAX_NODES``.
 
     Raises:
-        ConfigError: for a missing file, an unknown metric or a malformed band.
+        ConfigError: for a missing, oversized, unreadable or exploding file.
     """
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config error: targets file {str(path)!r} not found")
-    entries = (yaml.safe_load(path.read_text()) or {}).get("targets") or []
-    if not entries:
-        raise ConfigError(f"config error: {path} has no 'targets:' list")
+        raise ConfigError(f"config error: {what} file {str(path)!r} not found")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ConfigError(
+            f"config error: {what} file {str(path)!r} is {size:,} bytes; expected at most {MAX_FILE_BYTES:,}"
+        )
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f": line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"config error: {path}{where}: {problem}; expected plain YAML (no tags)") from err
+    budget = [MAX_NODES]
+
+    def count(node: object, depth: int) -> None:
+        budget[0] -= 1
+        if budget[0] < 0 or depth > 100:
+            raise ConfigError(
+                f"config error: {path} expands to more than {MAX_NODES:,} values or 100 levels "
+                "(aliases nested in aliases); expected a plain list"
+            )
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        for child in children:
+            count(child, depth + 1)
+
+    count(data, 0)
+    return data
+
+
+@cache
+def patient_columns() -> tuple[str, ...]:
+    """Columns of the per-patient table (what ``mean:<column>`` may name), from a five-patient run."""
+    model = CareModel(
+        ServiceParams(),
+        run=RunParams(weeks=1),
+        population=PopulationParams(n_patients=5),
+        workforce=WorkforceParams(),
+        mechanisms=MechanismParams(),
+        seed=1,
+        agents=False,
+    )
+    model.run_model()
+    return tuple(patient_table(model).columns)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        return None
+    return float(value)
+
+
+def load_targets(path: str | Path) -> list[Target]:
+    """Read and fully check targets from a YAML file (format: ``conf/targets/published.yaml``).
+
+    Everything that can be checked without the experiment is checked here, so
+    a bad file is refused before any work: see :func:`check_arms` for the arms.
+
+    Raises:
+        ConfigError: for a missing or unsafe file, an unknown metric or column,
+            a malformed band, an effect size without ``versus:``, or unknown keys.
+    """
+    path = Path(path)
+    data = read_yaml(path, "targets")
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config error: {path} = a {type(data).__name__} is not allowed; expected a mapping with a 'targets:' list"
+        )
+    entries = data.get("targets") or []
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"config error: {path}: targets = {entries!r} is not allowed; expected a non-empty list")
+    columns = patient_columns()
+    known = {"id", "metric", "arm", "band", "figure", "source", "versus"}
     targets = []
     for i, e in enumerate(entries):
         where = f"{path}: targets[{i}]"
+        if not isinstance(e, dict):
+            raise ConfigError(f"config error: {where} = {e!r} is not allowed; expected a mapping (metric, arm, band)")
+        unknown = set(e) - known
+        if unknown:
+            raise ConfigError(f"config error: {where} has unknown keys {sorted(unknown)}; allowed: {sorted(known)}")
         metric = str(e.get("metric", ""))
         kind, _, column = metric.partition(":")
         if metric not in METRICS and not (kind in ("mean", "per_year") and column):
             allowed = ", ".join([*METRICS, "mean:<column>", "per_year:<column>"])
             raise ConfigError(f"config error: {where}.metric = {metric!r} is not allowed; expected one of {allowed}")
+        if column and column not in columns:
+            raise ConfigError(
+                f"config error: {where}.metric = {metric!r} is not allowed; "
+                f"expected a patient column: {', '.join(columns)}"
+            )
         band = e.get("band")
-        if not (isinstance(band, list) and len(band) == 2 and float(band[0]) <= float(band[1])):
-            allowed = "[low, high] with low <= high"
+        bounds = [_number(b) for b in band] if isinstance(band, list) and len(band) == 2 else [None]
+        if None in bounds or bounds[0] > bounds[1]:
+            allowed = "[low, high], two numbers with low <= high"
             raise ConfigError(f"config error: {where}.band = {band!r} is not allowed; expected {allowed}")
-        known = {"id", "metric", "arm", "band", "figure", "source", "versus"}
-        unknown = set(e) - known
-        if unknown:
-            raise ConfigError(f"config error: {where} has unknown keys {sorted(unknown)}; allowed: {sorted(known)}")
+        versus = e.get("versus")
+        if metric.startswith("effect_size_") and not versus:
+            raise ConfigError(
+                f"config error: {where}.versus = {versus!r} is not allowed; expected the arm {metric} compares with"
+            )
+        for key in ("id", "arm", "figure", "source", "versus"):
+            if key in e and not isinstance(e[key], (str, int, float)) and e[key] is not None:
+                raise ConfigError(f"config error: {where}.{key} = {e[key]!r} is not allowed; expected text")
         targets.append(
             Target(
                 id=str(e.get("id", f"T{i + 1}")),
                 metric=metric,
                 arm=str(e.get("arm", "each")),
-                low=float(band[0]),
-                high=float(band[1]),
+                low=bounds[0],
+                high=bounds[1],
                 figure=str(e.get("figure", "")),
                 source=str(e.get("source", "")),
-                versus=e.get("versus"),
+                versus=None if versus is None else str(versus),
             )
         )
     return targets
+
+
+def check_arms(targets: list[Target], arms: list[str]) -> None:
+    """Refuse a target measured in (or against) an arm the experiment does not run, before any work.
+
+    Raises:
+        ConfigError: naming the target, the arm and the arms present.
+    """
+    for target in targets:
+        for key, arm in (("arm", target.arm), ("versus", target.versus)):
+            if arm is not None and arm != "each" and arm not in arms:
+                raise ConfigError(
+                    f"config error: target {target.id}.{key} = {arm!r} is not allowed; "
+                    f"expected one of the arms run: {', '.join(arms)}"
+                )
 
 
 def evaluate(result: ExperimentResult, targets: list[Target]) -> pd.DataFrame:
