@@ -32,5 +32,11 @@ clean:
 
 HOST ?= 127.0.0.1
 PORT ?= 8765
+# Offline by default: Solara's usage tracking (Mixpanel) and its start-up check of
+# PyPI for a newer version are off. Turn them on with TELEMETRY=on / CHECK_VERSION=on.
+TELEMETRY ?= off
+CHECK_VERSION ?= off
 dashboard: $(VENV)/.installed
-	$(VENV)/bin/solara run experiments/dashboard.py --host $(HOST) --port $(PORT) --production
+	SOLARA_TELEMETRY_MIXPANEL_ENABLE=$(if $(filter on,$(TELEMETRY)),True,False) \
+	$(VENV)/bin/solara run experiments/dashboard.py --host $(HOST) --port $(PORT) --production \
+	$(if $(filter on,$(CHECK_VERSION)),--check-version,--no-check-version)

@@ -24,7 +24,7 @@ from mesa.visualization.utils import update_counter
 from experiments.schema import compose_config
 from sim.classroom.charts import ARM_COLOUR, NetworkChart, OutcomeChart, PatientChart, StatusChart
 from sim.classroom.lessons import ARMS, COUNTERS, LESSONS
-from sim.classroom.model import ClassroomModel
+from sim.classroom.model import MAX_PATIENTS, ClassroomModel
 from sim.classroom.network import EVENTS
 
 CONFIG = compose_config()
@@ -41,7 +41,7 @@ def _slider(label: str, unit: str, value: float, lo: float, hi: float, step: flo
 
 # The class's levers: keyword arguments of ClassroomModel, shown with their value and unit.
 model_params = {
-    "n_patients": _slider("Patients", "per arm", 1000, 100, 5000, 100, "d"),
+    "n_patients": _slider("Patients", "per arm", 1000, 100, MAX_PATIENTS, 100, "d"),
     "seed": _slider("Seed", "", 1, 1, 100, 1, "d"),
     "warmth": _slider("GP warmth", "(0–1, both arms)", round(GP.warmth, 2), 0.0, 1.0, 0.05),
     "validation": _slider("GP validation", "(0–1, both arms)", round(GP.validation, 2), 0.0, 1.0, 0.05),

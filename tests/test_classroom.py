@@ -15,8 +15,9 @@ from PIL import Image
 
 from sim.classroom.charts import NetworkChart, OutcomeChart, PatientChart, StatusChart
 from sim.classroom.lessons import ARMS, COUNTERS, LESSONS
-from sim.classroom.model import ClassroomModel
+from sim.classroom.model import MAX_PATIENTS, ClassroomModel
 from sim.classroom.network import EVENTS, REPAIRED, RUPTURED, layout
+from sim.core.params import ConfigError
 from sim.core.state import GP, NEVER
 
 CONFIG = compose_config()
@@ -257,3 +258,9 @@ def test_every_chart_draws_a_week_and_a_chosen_patient():
     assert all(p.startswith(b"\x89PNG") for p in pictures)
     patient = PatientChart(model)
     assert not np.array_equal(_pixels(patient.png(model, 3)), _pixels(patient.png(model, model.first_to_present())))
+
+
+@pytest.mark.parametrize("n", [0, MAX_PATIENTS + 1, 10**9, 2.5])
+def test_patient_count_is_capped_with_a_clear_message(n):
+    with pytest.raises(ConfigError, match=rf"n_patients = {n!r} is not allowed; expected a whole number in \[1, "):
+        ClassroomModel(CONFIG, n_patients=n)

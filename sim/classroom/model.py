@@ -21,7 +21,7 @@ import dataclasses
 import numpy as np
 from mesa import DataCollector, Model
 
-from ..core.params import Config, ServiceParams
+from ..core.params import Config, ConfigError, ServiceParams
 from ..core.streams import replicate_seed
 from ..engine.model import CareModel
 from .lessons import ARMS, COUNTERS, LESSONS, SETTING_LABELS, Lesson
@@ -39,6 +39,8 @@ TRACKED_COLUMNS = (
     "emergency",
 )
 TRAINING = ("training_warmth", "training_validation", "training_clarity", "training_humility")
+MAX_PATIENTS = 5000
+"""Largest classroom cohort (the dashboard slider's maximum): both arms step live in the page."""
 
 
 class ClassroomModel(Model):
@@ -88,6 +90,12 @@ class ClassroomModel(Model):
             "feedback": feedback,
             "lesson": lesson,
         }
+        if isinstance(n_patients, bool) or not isinstance(n_patients, int) or not 1 <= n_patients <= MAX_PATIENTS:
+            # A shared classroom server must stay responsive: two arms step together on every click.
+            raise ConfigError(
+                f"config error: n_patients = {n_patients!r} is not allowed; expected a whole number in "
+                f"[1, {MAX_PATIENTS:,}] (the classroom model runs both arms live; use experiments.run for more)"
+            )
         if lesson not in LESSONS:
             raise ValueError(f"lesson {lesson!r} is not allowed; expected one of {', '.join(LESSONS)}")
         self.lesson_key = lesson
