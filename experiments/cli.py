@@ -129,11 +129,7 @@ def check_writable(folder: Path, key: str = "output folder") -> None:
     folder = Path(folder).absolute()
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"config error: {key} = {str(folder)!r} is not allowed; expected a folder, not a file")
-    if folder.is_dir() and any(folder.iterdir()):
-        # Writers pick a free sibling name; the parent is where they create it.
-        probe_in = folder.parent
-    else:
-        probe_in = existing_ancestor(folder)
+    probe_in = existing_ancestor(folder)
     if not probe_in.is_dir():
         raise ConfigError(
             f"config error: {key} = {str(folder)!r} is not allowed; {str(probe_in)!r} is a file, not a folder"

@@ -21,6 +21,7 @@ from experiments.cli import (
     ROOT,
     Parser,
     add_model_arguments,
+    check_writable,
     exit_config_error,
     progress,
     results_folder,
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         check_arms(targets, list(config.arms))
         check_before_work(config, out)
         if args.write_docs:
-            check_before_work(config, ROOT / "docs" / "validation.md")
+            check_writable(ROOT / "docs", "docs folder")
     except ConfigError as err:
         exit_config_error(err)
     bar, step = progress(config.run.replicates * len(config.arms), "validation")
