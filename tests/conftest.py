@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 
 register()
-__all__ = ["CONF", "ROOT", "compose_config", "simulate"]
+__all__ = ["CONF", "ROOT", "compose_config", "main_job", "simulate"]
+
+
+def main_job(*args: str) -> subprocess.CompletedProcess:
+    """``python -m experiments.run`` with these arguments, from the repo root, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.run", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def simulate(

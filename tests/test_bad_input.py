@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import errno
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, compose_config
+from conftest import compose_config, main_job
 
 from experiments import calibrate, collect, run, sensitivity, validate
 from experiments.preflight import (
@@ -275,20 +273,7 @@ def test_disk_full_while_writing_leaves_nothing(tmp_path, capsys, monkeypatch):
     ],
 )
 def test_main_job_command_line_exits_2_with_one_line_and_no_folder(tmp_path, argv):
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "experiments.run",
-            *argv,
-            f"hydra.run.dir={tmp_path}/results/run",
-            f"hydra.sweep.dir={tmp_path}/results/sweep",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = main_job(*argv, f"hydra.run.dir={tmp_path}/results/run", f"hydra.sweep.dir={tmp_path}/results/sweep")
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("config error: ")
     assert not (tmp_path / "results").exists()

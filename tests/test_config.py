@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
-from conftest import ROOT, compose_config
+from conftest import compose_config, main_job
 
 from sim.core.params import Config, ConfigError, PopulationParams, ServiceParams, from_dict, validate
 
@@ -76,19 +73,7 @@ def test_command_line_error_exits_before_any_output(tmp_path):
     existing = tmp_path / "results" / "compare_care_models" / "earlier"
     existing.mkdir(parents=True)
     (existing / "weekly.parquet").write_bytes(b"keep me")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "experiments.run",
-            "arms.fragmented.continuity=1.5",
-            f"hydra.run.dir={tmp_path}/results/compare_care_models/new",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = main_job("arms.fragmented.continuity=1.5", f"hydra.run.dir={tmp_path}/results/compare_care_models/new")
     assert proc.returncode == 2
     assert "arms.fragmented.continuity = 1.5" in proc.stderr and "[0, 1]" in proc.stderr
     assert not (tmp_path / "results" / "compare_care_models" / "new").exists()

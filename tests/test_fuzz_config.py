@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import subprocess
-import sys
 import typing
 
 import pytest
-from conftest import ROOT
+from conftest import main_job
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -103,13 +101,7 @@ def test_random_bad_override_is_one_line_naming_the_key(tmp_path_factory, case):
     ],
 )
 def test_bad_override_on_the_real_command_line(tmp_path, override, key):
-    proc = subprocess.run(
-        [sys.executable, "-m", "experiments.run", override, f"hydra.run.dir={tmp_path}/results/run"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = main_job(override, f"hydra.run.dir={tmp_path}/results/run")
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and f"{key} = " in lines[0]
