@@ -9,6 +9,10 @@ Results go to ``results/<experiment>/<timestamp>/`` (multirun: one numbered
 folder per job under ``results/<experiment>/multirun_<timestamp>/``). A sweep
 re-run into the same folder (``hydra.sweep.dir=...``) skips every job whose
 exact config (seed included) already finished there, and never overwrites one.
+
+Before Hydra creates any folder, :func:`preflight` composes and checks every
+job's config (see ``experiments/preflight.py``); bad input ends in one line and
+exit status 2 with nothing written.
 """
 
 from __future__ import annotations
