@@ -33,7 +33,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.cli import existing_ancestor, exit_config_error, progress, remove_created, writing
 from experiments.preflight import check_before_work
-from experiments.schema import compose_raw, one_line, register, replace_mappings, to_config
+from experiments.schema import compose_jobs, one_line, register, replace_mappings, to_config
 from sim.analysis.experiment import headline, run_experiment
 from sim.core.params import ConfigError
 from sim.outputs.writer import finished_run, write_results
@@ -92,8 +92,7 @@ def preflight(argv: list[str]) -> Path | None:
     else:
         jobs = [[o.input_line for o in parsed if not o.is_sweep_override()]]
     kept = None
-    for job in jobs:
-        cfg = compose_raw([*job, *extra], hydra_config=True)
+    for cfg in compose_jobs([[*job, *extra] for job in jobs], hydra_config=True):
         config = to_config(cfg)
         out = Path(OmegaConf.select(cfg, "hydra.sweep.dir" if multirun else "hydra.run.dir"))
         workers = OmegaConf.select(cfg, "hydra.launcher.n_jobs", default=1) if multirun else 1

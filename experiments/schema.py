@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -231,16 +232,58 @@ def compose_raw(overrides: list[str], hydra_config: bool = False) -> DictConfig:
     Raises:
         sim.core.params.ConfigError: for an unknown key, a missing preset or a file that is not plain YAML.
     """
+    return next(compose_jobs([overrides], hydra_config))
+
+
+def compose_jobs(jobs: list[list[str]], hydra_config: bool = False) -> Iterator[DictConfig]:
+    """Compose a sweep's jobs (override lists of the same keys), each as :func:`compose_raw` would.
+
+    Composing with Hydra takes about 0.1 s a job. When the jobs differ only in
+    plain values (``run.seed=0,1,...``; no presets, ``+``/``~`` or mappings),
+    the first job is composed and each job's differing values are then set on
+    it the way Hydra sets a command-line value (``OmegaConf.update`` with
+    merge); otherwise every job is composed in full. The config yielded is
+    reused between jobs: read it before asking for the next.
+
+    Raises:
+        sim.core.params.ConfigError: for an unknown key, a missing preset or a file that is not plain YAML.
+    """
     register()
-    check_keys(overrides)
+    for job in jobs:
+        check_keys(job)
+    same_keys = all(len(job) == len(jobs[0]) for job in jobs)
+    differ = [i for i in range(len(jobs[0])) if len({job[i] for job in jobs}) > 1] if same_keys else []
+    plain = same_keys and all(_plain_value(job[i]) for job in jobs for i in differ)
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-            return compose("config", overrides=replace_mappings(overrides), return_hydra_config=hydra_config)
+            if not plain:
+                for job in jobs:
+                    yield compose("config", overrides=replace_mappings(job), return_hydra_config=hydra_config)
+                return
+            cfg = compose("config", overrides=replace_mappings(jobs[0]), return_hydra_config=hydra_config)
+            parser = OverridesParser.create()
+            for job in jobs:
+                for override in parser.parse_overrides([job[i] for i in differ]):
+                    OmegaConf.update(cfg, override.key_or_group, override.value(), merge=True)
+                yield cfg
     except (HydraException, OmegaConfBaseException, yaml.YAMLError) as err:
         raise ConfigError(one_line(err)) from err
     finally:
         GlobalHydra.instance().clear()
+
+
+def _plain_value(override: str) -> bool:
+    # key=value for a model key: no preset, no add/delete prefix, no mapping (which replace_mappings rewrites).
+    key, _, value = override.partition("=")
+    return (
+        key[:1] not in "+~"
+        and "/" not in key
+        and "@" not in key
+        and not key.startswith("hydra")
+        and not ("." not in key and (CONF_DIR / key).is_dir())
+        and not value.lstrip().startswith(("{", "["))
+    )
 
 
 def preset_names(group: str, conf_dir: Path = CONF_DIR) -> list[str]:

@@ -277,3 +277,16 @@ def test_main_job_command_line_exits_2_with_one_line_and_no_folder(tmp_path, arg
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("config error: ")
     assert not (tmp_path / "results").exists()
+
+
+def test_sweep_jobs_checked_quickly_are_the_configs_hydra_composes():
+    from experiments.schema import compose_jobs, to_config
+
+    jobs = [
+        ["population=small", f"run.seed={seed}", f"arms.coordinated.continuity={c}", "run.weeks=8"]
+        for seed in (1, 2)
+        for c in (0.5, 0.9)
+    ]
+    quick = [to_config(cfg) for cfg in compose_jobs(jobs)]
+    assert quick == [compose_config(*job) for job in jobs]
+    assert len({(c.run.seed, c.arms["coordinated"].continuity) for c in quick}) == 4
