@@ -290,3 +290,24 @@ def test_sweep_jobs_checked_quickly_are_the_configs_hydra_composes():
     quick = [to_config(cfg) for cfg in compose_jobs(jobs)]
     assert quick == [compose_config(*job) for job in jobs]
     assert len({(c.run.seed, c.arms["coordinated"].continuity) for c in quick}) == 4
+
+
+def test_a_failed_write_removes_only_the_folders_this_run_created(tmp_path, capsys):
+    from experiments.cli import writing
+
+    existing = tmp_path / "results"
+    (existing / "earlier").mkdir(parents=True)
+    target = existing / "new" / "deeper" / "run"
+    with pytest.raises(SystemExit) as stop, writing(target):
+        target.mkdir(parents=True)
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert sorted(p.name for p in existing.iterdir()) == ["earlier"]
+
+
+def test_other_write_errors_are_not_hidden(tmp_path):
+    from experiments.cli import writing
+
+    with pytest.raises(OSError, match="Input/output"), writing(tmp_path / "out"):
+        raise OSError(errno.EIO, "Input/output error")
