@@ -136,12 +136,17 @@ def replace_mappings(overrides: list[str]) -> list[str]:
 
     Hydra merges a mapping given on the command line into the one already
     there, so ``population.cultural_group_shares={a:0.7,b:0.3}`` would keep
-    ``majority`` and ``minority`` too, and ``arms={}`` would change nothing.
+    ``majority`` and ``minority`` too, and ``arms={}`` would change nothing
+    (and so be accepted silently). A non-empty ``arms={...}`` still adds to the
+    experiment's arms: remove one with ``~arms.<name>``.
     """
     out = []
     for text in overrides:
         key, sep, value = text.partition("=")
-        if sep and key.split(".")[-1] in REPLACED and value.lstrip().startswith("{") and key[:1] not in "+~":
+        name = key.split(".")[-1]
+        # Arms: only the empty mapping (refused later); OmegaConf cannot merge arms into a cleared typed node.
+        mapping = value.strip() in ("{}", "{ }") if name == "arms" else value.lstrip().startswith("{")
+        if sep and name in REPLACED and mapping and key[:1] not in "+~":
             out += [f"{key}=null", f"++{key}={value}"]
         else:
             out.append(text)
@@ -267,7 +272,8 @@ def compose_jobs(jobs: list[list[str]], hydra_config: bool = False) -> Iterator[
                 for override in parser.parse_overrides([job[i] for i in differ]):
                     OmegaConf.update(cfg, override.key_or_group, override.value(), merge=True)
                 yield cfg
-    except (HydraException, OmegaConfBaseException, yaml.YAMLError) as err:
+    except (HydraException, OmegaConfBaseException, yaml.YAMLError, AttributeError, TypeError, ValueError) as err:
+        # OmegaConf re-raises some merge failures as plain AttributeError/TypeError with the key in the text.
         raise ConfigError(one_line(err)) from err
     finally:
         GlobalHydra.instance().clear()

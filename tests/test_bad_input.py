@@ -311,3 +311,25 @@ def test_other_write_errors_are_not_hidden(tmp_path):
 
     with pytest.raises(OSError, match="Input/output"), writing(tmp_path / "out"):
         raise OSError(errno.EIO, "Input/output error")
+
+
+def test_group_names_are_replaced_on_the_real_command_line(tmp_path):
+    import yaml
+
+    proc = main_job(
+        "population=diverse",
+        "population.cultural_group_shares={a:0.7,b:0.3}",
+        "population.n_patients=30",
+        "run.weeks=2",
+        "run.replicates=1",
+        "run.figures=false",
+        f"hydra.run.dir={tmp_path}/run",
+    )
+    assert proc.returncode == 0, proc.stderr
+    written = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert written["population"]["cultural_group_shares"] == {"a": 0.7, "b": 0.3}
+
+
+def test_a_broken_arms_mapping_is_one_line_not_a_traceback():
+    message = preflight_error("arms={x:{continuity:0.5}}")
+    assert message.startswith("config error: ") and "arms" in message and "\n" not in message
