@@ -26,7 +26,7 @@ from experiments.cli import (
     ROOT,
     Parser,
     add_model_arguments,
-    exit_config_error,
+    config_error,
     results_folder,
     size_overrides,
     whole,
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         check_arms(targets, list(config.arms))
         check_before_work(config, folder)
     except ConfigError as err:
-        exit_config_error(err)
+        return config_error(err)
 
     records: list[dict] = []
 

@@ -28,19 +28,27 @@ BAD_INPUT = 2
 """Exit status of every refused input (and of a write that ran out of space)."""
 
 
-def exit_config_error(message: str | BaseException) -> NoReturn:
-    """Print one line on stderr and exit with status 2: the one way every tool refuses input.
+def config_error(message: str | BaseException) -> int:
+    """Print one line on stderr and return exit status 2: the one way every tool refuses input.
 
     Args:
         message: The error (its text is used) or the line itself. Anything
             after the first line is dropped, so a library's long message can
             never bury the key; a line without a prefix gets ``config error:``.
+
+    Returns:
+        2, for ``main`` to return (or :func:`exit_config_error` to exit with).
     """
     text = str(message).strip().splitlines()[0].strip() if str(message).strip() else "config error"
     if not text.startswith(("config error:", "error:")):
         text = f"config error: {text}"
     print(text, file=sys.stderr)
-    sys.exit(BAD_INPUT)
+    return BAD_INPUT
+
+
+def exit_config_error(message: str | BaseException) -> NoReturn:
+    """:func:`config_error`, then exit with status 2 (where there is no ``main`` to return from)."""
+    sys.exit(config_error(message))
 
 
 class Parser(argparse.ArgumentParser):

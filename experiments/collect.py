@@ -15,7 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from experiments.cli import Parser, check_writable, exit_config_error
+from experiments.cli import Parser, check_writable, config_error
 from sim.analysis.sweeps import collect
 from sim.core.params import ConfigError
 from sim.outputs.plots import themed
@@ -32,12 +32,12 @@ def main(argv: list[str] | None = None) -> int:
         check_writable(args.sweep / "collected")
         runs, weekly, swept = collect(args.sweep)
     except FileNotFoundError as err:
-        exit_config_error(f"config error: sweep = {str(args.sweep)!r} is not allowed; expected finished runs ({err})")
+        return config_error(f"config error: sweep = {str(args.sweep)!r} is not allowed; expected finished runs ({err})")
     except ConfigError as err:
-        exit_config_error(err)
+        return config_error(err)
     missing = [o for o in args.outcomes if o not in runs.columns]
     if missing:
-        exit_config_error(f"outcome {missing[0]!r} is not allowed; expected one of {', '.join(runs.columns[2:])}")
+        return config_error(f"outcome {missing[0]!r} is not allowed; expected one of {', '.join(runs.columns[2:])}")
     out = args.sweep / "collected"
     partial = args.sweep / "collected.partial"
     shutil.rmtree(partial, ignore_errors=True)

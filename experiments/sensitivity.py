@@ -15,7 +15,6 @@ method are refused before any work (exit 2).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
@@ -24,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from hydra.errors import ConfigCompositionException
 from tqdm import tqdm
 
-from experiments.cli import ROOT, add_model_arguments, size_overrides
+from experiments.cli import ROOT, Parser, add_model_arguments, config_error, size_overrides
+from experiments.preflight import check_before_work
 from experiments.schema import compose_config
 from sim.analysis.sensitivity import (
     MIN_SOBOL_SAMPLES,
@@ -101,7 +100,7 @@ def figure(indices: pd.DataFrame, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     defaults = Settings()
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     add_model_arguments(parser, replicates=1, patients=500, out="results/sensitivity/<settings-hash>")
     parser.add_argument(
         "--outcomes",
@@ -120,26 +119,27 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     unknown = [o for o in args.outcomes if o not in OUTCOMES]
     if unknown:
-        print(
-            f"config error: outcome {unknown[0]!r} is not allowed; expected one of {', '.join(OUTCOMES)}",
-            file=sys.stderr,
-        )
-        return 2
+        return config_error(f"outcome {unknown[0]!r} is not allowed; expected one of {', '.join(OUTCOMES)}")
     settings = Settings(args.trajectories, args.sobol_top, args.sobol_samples, args.seed)
     try:
         settings.check()
         if args.jobs < 1:
             raise ConfigError(f"config error: --jobs = {args.jobs} is not allowed; expected at least 1")
         config = compose_config("experiment=compare_care_models", *size_overrides(args))
+        if not {"coordinated", "fragmented"} <= set(config.arms):
+            raise ConfigError(
+                f"config error: arms = {', '.join(config.arms)} is not allowed; expected coordinated and fragmented "
+                "(the outcomes compare them)"
+            )
         # The outcomes compare these two arms; other arms of the experiment would only cost time.
         config = dataclasses.replace(config, arms={a: config.arms[a] for a in ("coordinated", "fragmented")})
-    except (ConfigError, ConfigCompositionException) as err:
-        print(err, file=sys.stderr)
-        return 2
-    # The folder is named by what decides the results (not by --jobs, which only changes the speed).
-    decides = {"config": to_dict(config), "settings": dataclasses.asdict(settings), "outcomes": args.outcomes}
-    digest = hashlib.sha256(json.dumps(decides, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    out = args.out or ROOT / "results" / "sensitivity" / digest
+        # The folder is named by what decides the results (not by --jobs, which only changes the speed).
+        decides = {"config": to_dict(config), "settings": dataclasses.asdict(settings), "outcomes": args.outcomes}
+        digest = hashlib.sha256(json.dumps(decides, sort_keys=True, default=str).encode()).hexdigest()[:12]
+        out = args.out or ROOT / "results" / "sensitivity" / digest
+        check_before_work(config, out, parallel=args.jobs)
+    except ConfigError as err:
+        return config_error(err)
     out.mkdir(parents=True, exist_ok=True)
 
     factors = default_space(config)

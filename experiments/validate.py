@@ -22,7 +22,7 @@ from experiments.cli import (
     Parser,
     add_model_arguments,
     check_writable,
-    exit_config_error,
+    config_error,
     progress,
     results_folder,
     size_overrides,
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.write_docs:
             check_writable(ROOT / "docs", "docs folder")
     except ConfigError as err:
-        exit_config_error(err)
+        return config_error(err)
     bar, step = progress(config.run.replicates * len(config.arms), "validation")
     result = run_experiment(config, progress=step)
     bar.close()

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from conftest import compose_config, main_job
 
-from experiments import calibrate, collect, run, sensitivity, validate
+from experiments import calibrate, collect, preflight, run, sensitivity, validate
 from experiments.preflight import (
     BYTES_PER_PATIENT_RUN_KEPT,
     BYTES_PER_PATIENT_RUNNING,
@@ -24,10 +24,15 @@ TARGET = "targets:\n  - {metric: share_improved, arm: coordinated, band: [0, 1]}
 
 
 def refused(capsys, tool, argv: list[str]) -> str:
-    """Run a tool's main in process; assert exit 2 and exactly one line on stderr; return it."""
-    with pytest.raises(SystemExit) as stop:
-        tool.main(argv)
-    assert stop.value.code == 2
+    """Run a tool's main in process; assert status 2 and exactly one line on stderr; return it.
+
+    ``main`` returns 2 for what it checks itself; the option parser exits with 2.
+    """
+    try:
+        code = tool.main(argv)
+    except SystemExit as stop:
+        code = stop.code
+    assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err
     assert "Traceback" not in err[0]
@@ -54,7 +59,7 @@ def preflight_error(*argv: str) -> str:
         ("run.weeks=1000000000", "run.weeks = 1000000000 is not allowed"),
         ("arms={}", "arms = {} is not allowed; expected at least one arm"),
         ("~arms.fragmented", "run.reference_arm = 'fragmented' is not allowed; expected one of the arms present: "),
-        ("population.n_patients=1000000000000", "GB estimated"),
+        ("population.n_patients=1000000000000", "population.n_patients = 1000000000000 is not allowed"),
         ("workforce.gp.per_1000_patients=0", "nobody can be seen"),
         ("workforce.gp.capacity_per_week=0", "nobody can be seen"),
     ],
@@ -63,6 +68,16 @@ def test_main_job_refuses_before_any_folder_exists(tmp_path, override, expected)
     message = preflight_error(override, f"hydra.run.dir={tmp_path}/out")
     assert expected in message and message.startswith("config error: ") and "\n" not in message
     assert not (tmp_path / "out").exists()
+
+
+def test_a_size_beyond_the_machine_memory_is_refused_with_the_estimate(tmp_path, monkeypatch):
+    monkeypatch.setattr(preflight, "available_memory", lambda: 8 * 2**30)
+    message = preflight_error("population.n_patients=5000000", f"hydra.run.dir={tmp_path}/out")
+    assert message.startswith("config error: population.n_patients = 5000000 is not allowed")
+    assert "5,000,000 patients x 3 arms x 10 replicates x 104 weeks needs about 449.4 GB estimated" in message
+    assert "8.0 GB available" in message
+    assert not (tmp_path / "out").exists()
+    preflight.check_memory(compose_config("population.n_patients=20000"))  # the same machine runs 20,000
 
 
 def test_removing_the_reference_arm_names_the_arms_present():
@@ -229,16 +244,18 @@ def test_bad_free_parameters_are_refused_before_trial_zero(tmp_path, capsys, tex
     ("tool", "argv", "expected"),
     [
         (calibrate, ["--trials", "0"], "--trials = '0' is not allowed; expected a whole number >= 1"),
-        (sensitivity, ["--jobs", "0"], "--jobs = '0' is not allowed; expected a whole number >= 1"),
+        (sensitivity, ["--jobs", "0"], "--jobs = 0 is not allowed; expected at least 1"),
         (validate, ["--patients", "-3"], "--patients = '-3' is not allowed"),
         (validate, ["foo=1"], "foo = 1 is not allowed"),
         (validate, ["run.weeks=abc"], "run.weeks = 'abc' is not allowed"),
         (sensitivity, ["run.weeks=abc"], "run.weeks = 'abc' is not allowed"),
         (sensitivity, ["~arms.fragmented"], "run.reference_arm = 'fragmented'"),
-        (calibrate, ["population.n_patients=1000000000000"], "GB estimated"),
+        (calibrate, ["--patients", "5000000"], "GB estimated; 8.0 GB available"),
+        (sensitivity, ["--patients", "5000000", "--jobs", "2"], "x 2 at once needs about"),
     ],
 )
-def test_tools_refuse_bad_options_and_overrides_in_one_line(tmp_path, capsys, tool, argv, expected):
+def test_tools_refuse_bad_options_and_overrides_in_one_line(tmp_path, capsys, monkeypatch, tool, argv, expected):
+    monkeypatch.setattr(preflight, "available_memory", lambda: 8 * 2**30)
     line = refused(capsys, tool, ["--out", str(tmp_path / "out"), *argv])
     assert expected in line
     assert not (tmp_path / "out").exists()

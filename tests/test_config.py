@@ -39,7 +39,7 @@ def test_range_and_key_errors_name_key_value_and_what_is_allowed(override, key, 
     ("override", "key", "allowed"),
     [
         ("arms.fragmented.continuity=high", "arms.fragmented.continuity = 'high'", "a probability in [0, 1]"),
-        ("population.n_patients=12.5", "population.n_patients = 12.5", "a whole number >= 1"),
+        ("population.n_patients=12.5", "population.n_patients = 12.5", "a whole number in [1, 10000000]"),
         ("run.trajectories=maybe", "run.trajectories = 'maybe'", "true or false"),
         ("arms.coordinated.stepping=2", "arms.coordinated.stepping = 2", "true or false"),
         ("run.bogus=1", "run.bogus = 1", "a key of RunParams"),
