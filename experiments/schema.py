@@ -113,15 +113,28 @@ def to_config(cfg: DictConfig) -> Config:
 
 def _fill_unset(cls: type, data: dict[str, Any]) -> None:
     # Shares left unset (None in the schema) take the dataclass default; no arms is an empty mapping.
+    # Whole numbers given for real-valued fields become floats, as OmegaConf's typed nodes made them
+    # (so config.yaml and the config hash do not depend on whether a user typed 6 or 6.0).
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
-        value = data.get(f.name)
+        value, hint = data.get(f.name), hints[f.name]
         if "shares" in f.metadata and value is None:
             data.pop(f.name, None)
-        elif f.name == "arms" and cls is Config and value is None:
-            data[f.name] = {}
-        elif dataclasses.is_dataclass(hints[f.name]) and isinstance(value, dict):
-            _fill_unset(hints[f.name], value)
+        elif f.name == "arms" and cls is Config:
+            data[f.name] = {} if value is None else value
+            for service in data[f.name].values() if isinstance(data[f.name], dict) else ():
+                if isinstance(service, dict):
+                    _fill_unset(ServiceParams, service)
+        elif dataclasses.is_dataclass(hint) and isinstance(value, dict):
+            _fill_unset(hint, value)
+        elif hint is float and _whole(value):
+            data[f.name] = float(value)
+        elif hint == dict[str, float] and isinstance(value, dict):
+            data[f.name] = {k: float(v) if _whole(v) else v for k, v in value.items()}
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 REPLACED = {

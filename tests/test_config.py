@@ -78,3 +78,37 @@ def test_command_line_error_exits_before_any_output(tmp_path):
     assert "arms.fragmented.continuity = 1.5" in proc.stderr and "[0, 1]" in proc.stderr
     assert not (tmp_path / "results" / "compare_care_models" / "new").exists()
     assert (existing / "weekly.parquet").read_bytes() == b"keep me"
+
+
+def _float_fields_hold_floats(obj, path=""):
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(type(obj))
+    for f in dataclasses.fields(obj):
+        value, key = getattr(obj, f.name), f"{path}{f.name}"
+        if dataclasses.is_dataclass(value):
+            yield from _float_fields_hold_floats(value, f"{key}.")
+        elif f.name == "arms":
+            for arm, service in value.items():
+                yield from _float_fields_hold_floats(service, f"{key}.{arm}.")
+        elif hints[f.name] is float:
+            yield key, type(value) is float
+        elif hints[f.name] == dict[str, float]:
+            yield key, all(type(v) is float for v in value.values())
+
+
+@pytest.mark.parametrize(
+    "preset", ["experiment=compare_care_models", "experiment=coordination_sweep", "population=diverse"]
+)
+def test_whole_numbers_for_real_valued_keys_are_stored_as_floats(preset):
+    """config.yaml and the resume hash must not depend on whether 6 or 6.0 was typed."""
+    config = compose_config(
+        preset,
+        "population.arrivals_per_week=3",
+        "costs.visit.gp=40",
+        "workforce.cultural_group_shares={a:1}",
+        "arms.coordinated.followup_interval_weeks=6",
+    )
+    wrong = [key for key, ok in _float_fields_hold_floats(config) if not ok]
+    assert wrong == []
