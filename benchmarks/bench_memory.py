@@ -31,6 +31,7 @@ def peak(patients: int, weeks: int, replicates: int = 1, trajectories: bool = Fa
         f"run.replicates={replicates}",
         f"run.trajectories={str(trajectories).lower()}",
         "run.figures=false",
+        "run.jobs=1",  # serial: tracemalloc sees this process only
     )
     tracemalloc.start()
     run_experiment(config)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from experiments.cli import check_writable
+from sim.analysis.experiment import worker_count
 from sim.core.params import Config, ConfigError, ServiceParams
 
 # Bytes measured with tracemalloc by benchmarks/bench_memory.py (compare_care_models,
@@ -41,6 +42,7 @@ class MemoryEstimate:
 
     bytes: int
     available: int | None
+    workers: int = 1
 
     def text(self) -> str:
         """The estimate in GB, for the one-line refusal."""
@@ -68,6 +70,10 @@ def available_memory() -> int | None:
 def estimate_memory(config: Config, parallel: int = 1) -> MemoryEstimate:
     """Peak memory of ``run_experiment(config)``, times ``parallel`` processes running at once.
 
+    The main process keeps every run's tables; each of the experiment's worker
+    processes (``run.jobs``) holds one run's working set at a time. A forked
+    worker is counted as a whole process, which errs on the safe side.
+
     Args:
         config: The experiment (every arm, every replicate, kept until written).
         parallel: Processes that each run a config this size at the same time
@@ -76,14 +82,15 @@ def estimate_memory(config: Config, parallel: int = 1) -> MemoryEstimate:
     pop, run = config.population, config.run
     patients = pop.n_patients + (pop.arrivals_per_week * run.weeks if pop.cohort == "open" else 0)
     runs = len(config.arms) * run.replicates
+    workers = worker_count(config, runs)
     per_week = BYTES_PER_TRAJECTORY_ROW if run.trajectories else BYTES_PER_PATIENT_WEEK_KEPT
     one = (
-        BYTES_PROCESS
-        + patients * BYTES_PER_PATIENT_RUNNING
+        BYTES_PROCESS * (1 + (workers if workers > 1 else 0))
+        + workers * patients * BYTES_PER_PATIENT_RUNNING
         + patients * runs * BYTES_PER_PATIENT_RUN_KEPT
         + patients * run.weeks * runs * per_week
     )
-    return MemoryEstimate(int(one * max(parallel, 1)), available_memory())
+    return MemoryEstimate(int(one * max(parallel, 1)), available_memory(), workers)
 
 
 def needed_roles(service: ServiceParams, share_physio: float) -> dict[str, str]:
@@ -143,6 +150,7 @@ def check_memory(config: Config, parallel: int = 1) -> MemoryEstimate:
         size = (
             f"{pop.n_patients:,} patients x {len(config.arms)} arms x {run.replicates} replicates "
             f"x {run.weeks} weeks{' with trajectories' if run.trajectories else ''}"
+            f"{f' in {estimate.workers} worker processes' if estimate.workers > 1 else ''}"
             f"{f' x {parallel} at once' if parallel > 1 else ''}"
         )
         raise ConfigError(

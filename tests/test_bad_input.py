@@ -13,6 +13,7 @@ from experiments import calibrate, collect, preflight, run, sensitivity, validat
 from experiments.preflight import (
     BYTES_PER_PATIENT_RUN_KEPT,
     BYTES_PER_PATIENT_RUNNING,
+    BYTES_PROCESS,
     check_before_work,
     estimate_memory,
 )
@@ -72,7 +73,7 @@ def test_main_job_refuses_before_any_folder_exists(tmp_path, override, expected)
 
 def test_a_size_beyond_the_machine_memory_is_refused_with_the_estimate(tmp_path, monkeypatch):
     monkeypatch.setattr(preflight, "available_memory", lambda: 8 * 2**30)
-    message = preflight_error("population.n_patients=5000000", f"hydra.run.dir={tmp_path}/out")
+    message = preflight_error("population.n_patients=5000000", "run.jobs=1", f"hydra.run.dir={tmp_path}/out")
     assert message.startswith("config error: population.n_patients = 5000000 is not allowed")
     assert "5,000,000 patients x 3 arms x 10 replicates x 104 weeks needs about 449.4 GB estimated" in message
     assert "8.0 GB available" in message
@@ -149,13 +150,16 @@ def test_patients_of_a_group_no_clinician_shares_always_meet_across_cultures():
 
 
 def test_memory_estimate_grows_with_every_size_and_bounds_the_measured_constants():
-    base = compose_config("population.n_patients=1000", "run.replicates=2")
-    bigger = compose_config("population.n_patients=2000", "run.replicates=2")
-    traj = compose_config("population.n_patients=1000", "run.replicates=2", "run.trajectories=true")
+    base = compose_config("population.n_patients=1000", "run.replicates=2", "run.jobs=1")
+    bigger = compose_config("population.n_patients=2000", "run.replicates=2", "run.jobs=1")
+    traj = compose_config("population.n_patients=1000", "run.replicates=2", "run.trajectories=true", "run.jobs=1")
+    workers = compose_config("population.n_patients=1000", "run.replicates=2", "run.jobs=2")
     one, two = estimate_memory(base).bytes, estimate_memory(bigger).bytes
     assert two - one == 1000 * (BYTES_PER_PATIENT_RUNNING + 6 * BYTES_PER_PATIENT_RUN_KEPT + 6 * 104 * 8)
     assert estimate_memory(traj).bytes > one
     assert estimate_memory(base, parallel=2).bytes == 2 * one
+    # Two worker processes: two more processes, each with a run's working set (the main process only keeps).
+    assert estimate_memory(workers).bytes - one == 2 * BYTES_PROCESS + 1000 * BYTES_PER_PATIENT_RUNNING
 
 
 def test_memory_estimate_is_above_a_measured_run():
@@ -163,13 +167,13 @@ def test_memory_estimate_is_above_a_measured_run():
 
     from sim.analysis.experiment import run_experiment
 
-    config = compose_config("population.n_patients=600", "run.weeks=20", "run.replicates=1", "run.figures=false")
+    config = compose_config(
+        "population.n_patients=600", "run.weeks=20", "run.replicates=1", "run.figures=false", "run.jobs=1"
+    )
     tracemalloc.start()
     run_experiment(config)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    from experiments.preflight import BYTES_PROCESS
-
     assert peak < estimate_memory(config).bytes - BYTES_PROCESS < 3 * peak
 
 
@@ -250,7 +254,7 @@ def test_bad_free_parameters_are_refused_before_trial_zero(tmp_path, capsys, tex
         (validate, ["run.weeks=abc"], "run.weeks = 'abc' is not allowed"),
         (sensitivity, ["run.weeks=abc"], "run.weeks = 'abc' is not allowed"),
         (sensitivity, ["~arms.fragmented"], "run.reference_arm = 'fragmented'"),
-        (calibrate, ["--patients", "5000000"], "GB estimated; 8.0 GB available"),
+        (calibrate, ["--patients", "5000000", "run.jobs=2"], "in 2 worker processes needs about"),
         (sensitivity, ["--patients", "5000000", "--jobs", "2"], "x 2 at once needs about"),
     ],
 )
