@@ -20,15 +20,16 @@ from sim.analysis.experiment import worker_count
 from sim.core.params import Config, ConfigError, ServiceParams
 
 # Bytes measured with tracemalloc by benchmarks/bench_memory.py (compare_care_models,
-# 500-2,000 patients, 10-40 weeks, 1-2 replicates: 1,829 per patient and run kept,
-# 5 per patient-week kept, 198 per trajectory row), rounded up by about 25%. Adding
-# the running working set to what is kept (the peak is rather the larger of the two)
-# errs on the safe side.
+# 500-2,000 patients, 10-40 weeks, 1-2 replicates, serial runs): about 1,460-1,830 per
+# patient and run kept, 5-18 per patient-week kept, 140-200 per trajectory row (two
+# engine versions), rounded up. The peak is at the final concatenation of the kept
+# tables, so the running working set does not add to it in practice; it is added
+# anyway, as each worker process holds one, which errs on the safe side.
 BYTES_PER_PATIENT_RUNNING = 2_500
 """Working set of one run (state arrays, dyads, weekly temporaries), per patient."""
 BYTES_PER_PATIENT_RUN_KEPT = 2_300
 """The per-patient table every finished run keeps until the end (twice at the final concatenation)."""
-BYTES_PER_PATIENT_WEEK_KEPT = 8
+BYTES_PER_PATIENT_WEEK_KEPT = 25
 """Per patient-week of every run kept without ``run.trajectories`` (weekly aggregates, journeys)."""
 BYTES_PER_TRAJECTORY_ROW = 250
 """Per patient-week of every run with ``run.trajectories`` on."""
