@@ -264,3 +264,7 @@ def test_every_chart_draws_a_week_and_a_chosen_patient():
 def test_patient_count_is_capped_with_a_clear_message(n):
     with pytest.raises(ConfigError, match=rf"n_patients = {n!r} is not allowed; expected a whole number in \[1, "):
         ClassroomModel(CONFIG, n_patients=n)
+
+
+def test_patient_count_from_a_slider_may_be_a_whole_float():
+    assert ClassroomModel(CONFIG, n_patients=100.0).n_patients == 100

@@ -90,7 +90,8 @@ class ClassroomModel(Model):
             "feedback": feedback,
             "lesson": lesson,
         }
-        if isinstance(n_patients, bool) or not isinstance(n_patients, int) or not 1 <= n_patients <= MAX_PATIENTS:
+        whole = isinstance(n_patients, (int, float)) and not isinstance(n_patients, bool)
+        if not whole or not float(n_patients).is_integer() or not 1 <= n_patients <= MAX_PATIENTS:
             # A shared classroom server must stay responsive: two arms step together on every click.
             raise ConfigError(
                 f"config error: n_patients = {n_patients!r} is not allowed; expected a whole number in "
