@@ -28,6 +28,7 @@ from experiments.cli import ROOT, add_model_arguments, results_folder, size_over
 from experiments.validate import DEFAULT_TARGETS, validation_config
 from sim.analysis.experiment import run_experiment
 from sim.analysis.targets import evaluate, load_targets, loss
+from sim.core.files import StagedFolder
 from sim.core.params import ConfigError
 
 DEFAULT_PARAMS = ROOT / "conf" / "calibration" / "free.yaml"
@@ -94,9 +95,6 @@ def main(argv: list[str] | None = None) -> int:
     overrides = [f"{k}={v:.6g}" for k, v in best.items()]
     fit = evaluate(run_experiment(validation_config([*base, *overrides])), targets)
 
-    folder = args.out or results_folder("calibration")
-    partial = folder.with_name(folder.name + ".partial")
-    partial.mkdir(parents=True)
     record = {
         "targets": str(args.targets),
         "free_parameters": free,
@@ -107,10 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         "inside": f"{int(fit['inside'].sum())} of {len(fit)}",
         "overrides": overrides,
     }
-    (partial / "calibration.yaml").write_text(yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
-    pd.DataFrame(records).to_csv(partial / "trials.csv", index=False)
-    fit.to_csv(partial / "fit.csv", index=False)
-    partial.rename(folder)
+    with StagedFolder(args.out or results_folder("calibration")) as stage:
+        pd.DataFrame(records).to_csv(stage.path / "trials.csv", index=False)
+        fit.to_csv(stage.path / "fit.csv", index=False)
+        (stage.path / "calibration.yaml").write_text(yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
+        folder = stage.commit()
 
     print(f"best loss {study.best_value:.3f} after {args.trials} trials (start: {records[0]['loss']:.3f})")
     print(fit[["target", "arm", "band_low", "band_high", "simulated", "inside"]].round(3).to_string(index=False))

@@ -46,8 +46,13 @@ _reached: Counter[str] = Counter()
 
 
 def temporary_name(name: str) -> str:
-    """A hidden name, unique to this process and call, for the temporary twin of ``name``."""
-    return f".{name}{TEMP_MARKER}{os.getpid()}-{secrets.token_hex(4)}"
+    """A hidden name, unique to this process and call, for the temporary twin of ``name``.
+
+    The suffix is kept (``.figure.tmp-<pid>-<random>.png``) so writers that
+    infer a format from it still do.
+    """
+    path = Path(name)
+    return f".{path.stem}{TEMP_MARKER}{os.getpid()}-{secrets.token_hex(4)}{path.suffix}"
 
 
 def is_temporary(path: Path) -> bool:

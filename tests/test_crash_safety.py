@@ -1,0 +1,171 @@
+"""Results survive crashes and kills: fault injection into the writer, and runs racing for one folder.
+
+The writer stops at a named phase when ``ALLIANCE_SIM_PAUSE_AT`` says so
+(sim/core/files.py); these tests SIGKILL the whole process group there, then
+check that nothing counts the killed job and that rerunning the same command
+completes the sweep with every job exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import ROOT, compose_config
+
+from experiments.collect import main as collect_main
+from experiments.run import sweep_progress
+from sim.analysis.experiment import run_experiment
+from sim.analysis.sweeps import complete_runs
+from sim.core.files import PAUSE_VARIABLE, StagedFolder, atomic_path, complete_folders, is_temporary, write_atomic
+
+TINY = ["population=small", "population.n_patients=40", "run.replicates=1", "run.weeks=4"]
+
+# Each phase of sim.outputs.writer.write_results, and whether reaching it needs figures on.
+PHASES = {
+    "before_tables": False,
+    "between_tables": False,
+    "after_figures": True,
+    "after_report": True,
+    "before_rename": False,
+}
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "experiments.run", *args]
+
+
+def environment(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != PAUSE_VARIABLE}
+    return {**env, "PYTHONPATH": str(ROOT), **extra}
+
+
+def kill_at(cmd: list[str], phase: str) -> None:
+    """Start ``cmd`` in its own process group, wait until the writer pauses at ``phase``, SIGKILL the group."""
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=environment(**{PAUSE_VARIABLE: phase}),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    paused = False
+    for line in proc.stderr:
+        if line.strip() == f"paused at {phase.split('@')[0]}":
+            paused = True
+            break
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    proc.stderr.close()
+    assert paused, f"the writer never reached {phase}"
+    assert proc.returncode == -signal.SIGKILL
+
+
+def seeds_of(runs: list[Path]) -> list[int]:
+    return [yaml.safe_load((r / "config.yaml").read_text())["run"]["seed"] for r in runs]
+
+
+@pytest.mark.parametrize("phase", list(PHASES))
+def test_a_sweep_killed_at_any_write_phase_is_completed_by_the_rerun_each_job_once(tmp_path, phase):
+    sweep = tmp_path / "sweep"
+    cmd = command("-m", *TINY, f"run.figures={PHASES[phase]}", "run.seed=1,2", f"hydra.sweep.dir={sweep}")
+    kill_at(cmd, f"{phase}@2")  # job 0 finished, job 1 killed while writing
+
+    assert complete_runs(sweep) == [sweep / "0"]  # the killed job is not counted...
+    assert not (sweep / "1").exists()  # ...and left no folder under its final name
+    leftovers = [p for p in sweep.iterdir() if is_temporary(p)]
+    assert len(leftovers) == 1 and leftovers[0].name.startswith(".1.tmp-")
+    assert sweep_progress(sweep).startswith("sweep: 1 of 2 jobs complete")
+    assert collect_main([str(sweep), "--outcomes", "dropout"]) == 0
+    assert pd.read_parquet(sweep / "collected" / "runs.parquet")["run"].unique().tolist() == ["0"]
+
+    rerun = subprocess.run(cmd, cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"already complete, skipped: {sweep / '0'}" in rerun.stdout
+    assert "sweep: 2 of 2 jobs complete" in rerun.stdout
+    runs = complete_runs(sweep)
+    assert runs == [sweep / "0", sweep / "1"]  # 0 lost, 0 duplicated
+    assert seeds_of(runs) == [1, 2]
+    assert collect_main([str(sweep), "--outcomes", "dropout"]) == 0
+    collected = pd.read_parquet(sweep / "collected" / "runs.parquet")
+    assert collected.groupby("run")["run.seed"].first().to_dict() == {"0": 1, "1": 2}
+    assert len(collected) == 2 * 3  # each job once, three arms each
+
+
+def test_a_single_run_killed_while_simulating_or_writing_leaves_no_final_folder(tmp_path):
+    out = tmp_path / "run"
+    kill_at(command(*TINY, "run.figures=false", f"hydra.run.dir={out}"), "between_tables")
+    assert not out.exists()  # Hydra's empty folder is gone; only a hidden temporary one is left
+    assert [p.name.startswith(".run.tmp-") for p in tmp_path.iterdir()] == [True]
+    assert complete_folders(tmp_path, "manifest.json") == []
+
+
+def test_two_runs_started_together_into_the_same_folder_both_complete_each_consistent(tmp_path):
+    out = tmp_path / "same"  # what two runs started in the same second share: one timestamped name
+    procs = {
+        seed: subprocess.Popen(
+            command(*TINY, "run.figures=false", f"run.seed={seed}", f"hydra.run.dir={out}"),
+            cwd=ROOT,
+            env=environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in (1, 2)
+    }
+    for proc in procs.values():
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    folders = complete_folders(tmp_path, "manifest.json")
+    assert [f.name for f in folders] == ["same", "same_1"]
+    by_seed = {}
+    for folder in folders:
+        seed = yaml.safe_load((folder / "config.yaml").read_text())["run"]["seed"]
+        assert json.loads((folder / "manifest.json").read_text())["base_seed"] == seed
+        by_seed[seed] = folder
+    assert sorted(by_seed) == [1, 2]
+    for seed, folder in by_seed.items():
+        expected = run_experiment(compose_config(*TINY, "run.figures=false", f"run.seed={seed}"))
+        pd.testing.assert_frame_equal(pd.read_parquet(folder / "weekly.parquet"), expected.weekly)
+        pd.testing.assert_frame_equal(pd.read_parquet(folder / "patients.parquet"), expected.patients)
+
+
+def test_staged_folders_aiming_at_one_name_get_distinct_names_and_never_write_into_a_full_one(tmp_path):
+    target = tmp_path / "results"
+    target.mkdir()  # an empty folder, as a launcher makes, is taken over
+    first, second = StagedFolder(target), StagedFolder(target)
+    (first.path / "a.txt").write_text("first")
+    (second.path / "a.txt").write_text("second")
+    assert complete_folders(tmp_path, "a.txt") == []  # staged, not yet complete
+    assert first.commit() == target
+    assert second.commit() == tmp_path / "results_1"
+    assert (target / "a.txt").read_text() == "first"
+    assert (tmp_path / "results_1" / "a.txt").read_text() == "second"
+
+
+def test_an_error_while_staging_removes_only_the_staged_folder(tmp_path):
+    (tmp_path / "keep").mkdir()
+    with pytest.raises(RuntimeError), StagedFolder(tmp_path / "run") as stage:
+        (stage.path / "half.parquet").write_bytes(b"")
+        raise RuntimeError("disk full")
+    assert [p.name for p in tmp_path.iterdir()] == ["keep"]
+
+
+def test_an_atomic_file_is_the_old_one_or_the_whole_new_one(tmp_path):
+    path = tmp_path / "cache.json"
+    write_atomic(path, "old")
+    with pytest.raises(RuntimeError), atomic_path(path) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed")
+    assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["cache.json"]
+    write_atomic(path, b"new")
+    assert path.read_text() == "new"
