@@ -24,7 +24,15 @@ from experiments.collect import main as collect_main
 from experiments.run import sweep_progress
 from sim.analysis.experiment import run_experiment
 from sim.analysis.sweeps import complete_runs
-from sim.core.files import PAUSE_VARIABLE, StagedFolder, atomic_path, complete_folders, is_temporary, write_atomic
+from sim.core.files import (
+    PAUSE_VARIABLE,
+    StagedFolder,
+    atomic_path,
+    complete_folders,
+    is_temporary,
+    replace_folder,
+    write_atomic,
+)
 
 TINY = ["population=small", "population.n_patients=40", "run.replicates=1", "run.weeks=4"]
 
@@ -101,7 +109,7 @@ def test_a_sweep_killed_at_any_write_phase_is_completed_by_the_rerun_each_job_on
     assert len(collected) == 2 * 3  # each job once, three arms each
 
 
-def test_a_single_run_killed_while_simulating_or_writing_leaves_no_final_folder(tmp_path):
+def test_a_killed_single_run_leaves_no_folder_under_its_final_name(tmp_path):
     out = tmp_path / "run"
     kill_at(command(*TINY, "run.figures=false", f"hydra.run.dir={out}"), "between_tables")
     assert not out.exists()  # Hydra's empty folder is gone; only a hidden temporary one is left
@@ -158,6 +166,23 @@ def test_an_error_while_staging_removes_only_the_staged_folder(tmp_path):
         (stage.path / "half.parquet").write_bytes(b"")
         raise RuntimeError("disk full")
     assert [p.name for p in tmp_path.iterdir()] == ["keep"]
+
+
+def test_a_folder_is_replaced_whole_and_only_if_this_kind_of_writer_made_it(tmp_path):
+    target = tmp_path / "collected"
+    for content in ("old", "new"):
+        stage = StagedFolder(target)
+        (stage.path / "runs.parquet").write_text(content)
+        assert replace_folder(stage, "runs.parquet") == target
+    assert (target / "runs.parquet").read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["collected"]  # the old one is gone, nothing hidden left
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep")
+    stage = StagedFolder(foreign)
+    (stage.path / "runs.parquet").write_text("new")
+    assert replace_folder(stage, "runs.parquet") == tmp_path / "mine_1"
+    assert (foreign / "notes.txt").read_text() == "keep"
 
 
 def test_an_atomic_file_is_the_old_one_or_the_whole_new_one(tmp_path):
