@@ -55,8 +55,8 @@ def environment(**extra: str) -> dict[str, str]:
     return {**env, "PYTHONPATH": str(ROOT), **extra}
 
 
-def kill_at(cmd: list[str], phase: str) -> None:
-    """Start ``cmd`` in its own process group, wait until the writer pauses at ``phase``, SIGKILL the group."""
+def kill_at(cmd: list[str], phase: str, pauses: int = 1) -> None:
+    """Start ``cmd`` in its own process group, wait until ``pauses`` writers pause at ``phase``, SIGKILL the group."""
     proc = subprocess.Popen(
         cmd,
         cwd=ROOT,
@@ -66,15 +66,15 @@ def kill_at(cmd: list[str], phase: str) -> None:
         text=True,
         start_new_session=True,
     )
-    paused = False
+    paused = 0
     for line in proc.stderr:
-        if line.strip() == f"paused at {phase.split('@')[0]}":
-            paused = True
+        paused += line.strip() == f"paused at {phase.split('@')[0]}"
+        if paused == pauses:
             break
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     proc.stderr.close()
-    assert paused, f"the writer never reached {phase}"
+    assert paused == pauses, f"{paused} of {pauses} writers reached {phase}"
     assert proc.returncode == -signal.SIGKILL
 
 
@@ -107,6 +107,23 @@ def test_a_sweep_killed_at_any_write_phase_is_completed_by_the_rerun_each_job_on
     collected = pd.read_parquet(sweep / "collected" / "runs.parquet")
     assert collected.groupby("run")["run.seed"].first().to_dict() == {"0": 1, "1": 2}
     assert len(collected) == 2 * 3  # each job once, three arms each
+
+
+def test_a_parallel_sweep_killed_with_two_jobs_writing_loses_none_on_rerun(tmp_path):
+    sweep = tmp_path / "sweep"
+    cmd = command(
+        "-m", "hydra/launcher=parallel", *TINY, "run.figures=false", "run.seed=1,2,3", f"hydra.sweep.dir={sweep}"
+    )
+    kill_at(cmd, "between_tables", pauses=2)  # both workers (separate processes) halfway through a job
+    assert complete_runs(sweep) == []
+    assert sorted(p.name.split(".tmp-")[0] for p in sweep.iterdir() if is_temporary(p)) == [".0", ".1"]
+    assert sweep_progress(sweep).startswith("sweep: 0 of 3 jobs complete")
+
+    rerun = subprocess.run(cmd, cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    runs = complete_runs(sweep)
+    assert [r.name for r in runs] == ["0", "1", "2"] and seeds_of(runs) == [1, 2, 3]
+    assert sweep_progress(sweep).startswith("sweep: 3 of 3 jobs complete")
 
 
 def test_a_killed_single_run_leaves_no_folder_under_its_final_name(tmp_path):
