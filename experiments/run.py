@@ -15,6 +15,7 @@ redoes any job that was killed; repeated sweep values run once.
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 
@@ -38,11 +39,21 @@ register()
 
 
 def sweep_jobs(sweep_dir: Path) -> list[list[str]]:
-    """Every job's own overrides, in job-number order, as Hydra's sweeper expands the sweep's."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    """Every job's own overrides, in job-number order, expanded from the sweep's (multirun.yaml).
 
+    The order is that of Hydra's basic sweeper (used by every launcher here):
+    the cartesian product of each key's values, keys in command-line order,
+    a later override of the same key replacing an earlier one.
+    """
     task = list(OmegaConf.load(sweep_dir / "multirun.yaml").hydra.overrides.task)
-    return BasicSweeper.split_arguments(OverridesParser.create().parse_overrides(task), None)[0]
+    values: dict[str, list[str]] = {}
+    for override in OverridesParser.create().parse_overrides(task):
+        key = override.get_key_element()
+        if override.is_sweep_override():
+            values[key] = [f"{key}={v}" for v in override.sweep_string_iterator()]
+        else:
+            values[key] = [f"{key}={override.get_value_element_as_str()}"]
+    return [list(job) for job in itertools.product(*values.values())]
 
 
 def _job_key(overrides: list[str]) -> tuple[str, ...]:
@@ -83,7 +94,6 @@ def main(cfg: DictConfig) -> None:
     try:
         config = to_config(cfg)
     except ConfigError as err:
-        remove_if_empty(out_dir)
         print(err, file=sys.stderr)
         sys.exit(2)
     hydra_cfg = HydraConfig.get()
@@ -98,7 +108,6 @@ def main(cfg: DictConfig) -> None:
             return
         done = finished_run(sweep_dir, config)
         if done is not None:
-            remove_if_empty(out_dir)
             print(f"already complete, skipped: {done}")
             print(sweep_progress(Path(hydra_cfg.sweep.dir)))
             return
@@ -116,7 +125,6 @@ def main(cfg: DictConfig) -> None:
         folder = write_results(result, out_dir, overrides=list(HydraConfig.get().overrides.task))
     except BaseException:
         bar.close()
-        remove_if_empty(out_dir)
         raise
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(
