@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +27,7 @@ from sim.analysis.experiment import run_experiment
 from sim.analysis.sweeps import complete_runs
 from sim.core.files import (
     PAUSE_VARIABLE,
+    TEMP_MARKER,
     StagedFolder,
     atomic_path,
     complete_folders,
@@ -55,9 +57,9 @@ def environment(**extra: str) -> dict[str, str]:
     return {**env, "PYTHONPATH": str(ROOT), **extra}
 
 
-def kill_at(cmd: list[str], phase: str, pauses: int = 1) -> None:
-    """Start ``cmd`` in its own process group, wait until ``pauses`` writers pause at ``phase``, SIGKILL the group."""
-    proc = subprocess.Popen(
+def start_paused(cmd: list[str], phase: str) -> subprocess.Popen:
+    """Start ``cmd`` in its own process group, its writers set to pause at ``phase``."""
+    return subprocess.Popen(
         cmd,
         cwd=ROOT,
         env=environment(**{PAUSE_VARIABLE: phase}),
@@ -66,6 +68,10 @@ def kill_at(cmd: list[str], phase: str, pauses: int = 1) -> None:
         text=True,
         start_new_session=True,
     )
+
+
+def kill_when_paused(proc: subprocess.Popen, phase: str, pauses: int = 1) -> int:
+    """Wait until ``pauses`` writers of ``proc`` pause at ``phase`` (or it ends), SIGKILL its group; pauses seen."""
     paused = 0
     for line in proc.stderr:
         paused += line.strip() == f"paused at {phase.split('@')[0]}"
@@ -74,37 +80,85 @@ def kill_at(cmd: list[str], phase: str, pauses: int = 1) -> None:
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     proc.stderr.close()
-    assert paused == pauses, f"{paused} of {pauses} writers reached {phase}"
-    assert proc.returncode == -signal.SIGKILL
+    return paused if proc.returncode == -signal.SIGKILL else -1
+
+
+def kill_at(cmd: list[str], phase: str, pauses: int = 1) -> None:
+    """Run ``cmd`` until ``pauses`` writers pause at ``phase``, then SIGKILL its process group."""
+    assert kill_when_paused(start_paused(cmd, phase), phase, pauses) == pauses, f"not killed at {phase}"
 
 
 def seeds_of(runs: list[Path]) -> list[int]:
     return [yaml.safe_load((r / "config.yaml").read_text())["run"]["seed"] for r in runs]
 
 
-@pytest.mark.parametrize("phase", list(PHASES))
-def test_a_sweep_killed_at_any_write_phase_is_completed_by_the_rerun_each_job_once(tmp_path, phase):
-    sweep = tmp_path / "sweep"
-    cmd = command("-m", *TINY, f"run.figures={PHASES[phase]}", "run.seed=1,2", f"hydra.sweep.dir={sweep}")
-    kill_at(cmd, f"{phase}@2")  # job 0 finished, job 1 killed while writing
-
-    assert complete_runs(sweep) == [sweep / "0"]  # the killed job is not counted...
-    assert not (sweep / "1").exists()  # ...and left no folder under its final name
-    leftovers = [p for p in sweep.iterdir() if is_temporary(p)]
-    assert len(leftovers) == 1 and leftovers[0].name.startswith(".1.tmp-")
-    assert sweep_progress(sweep).startswith("sweep: 1 of 2 jobs complete")
+def collected_runs(sweep: Path) -> pd.DataFrame:
     assert collect_main([str(sweep), "--outcomes", "dropout"]) == 0
-    assert pd.read_parquet(sweep / "collected" / "runs.parquet")["run"].unique().tolist() == ["0"]
+    return pd.read_parquet(sweep / "collected" / "runs.parquet")
 
-    rerun = subprocess.run(cmd, cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=120)
-    assert rerun.returncode == 0, rerun.stderr
-    assert f"already complete, skipped: {sweep / '0'}" in rerun.stdout
-    assert "sweep: 2 of 2 jobs complete" in rerun.stdout
+
+@dataclass
+class KilledSweep:
+    """A two-job sweep killed while writing job 1, what the tools saw then, and the rerun's output."""
+
+    sweep: Path
+    pauses: int
+    complete_after_kill: list[str]
+    names_after_kill: list[str]
+    progress_after_kill: str
+    collected_after_kill: list[str]
+    rerun: subprocess.CompletedProcess
+
+
+@pytest.fixture(scope="module")
+def killed_sweeps(tmp_path_factory) -> dict[str, KilledSweep]:
+    """One sweep per write phase, all killed side by side, then all rerun side by side (keeps the file fast)."""
+    root = tmp_path_factory.mktemp("phases")
+    commands = {
+        phase: command("-m", *TINY, f"run.figures={figures}", "run.seed=1,2", f"hydra.sweep.dir={root / phase}")
+        for phase, figures in PHASES.items()
+    }
+    started = {phase: start_paused(cmd, f"{phase}@2") for phase, cmd in commands.items()}  # job 0 finishes first
+    pauses = {phase: kill_when_paused(proc, phase) for phase, proc in started.items()}
+    seen = {
+        phase: (
+            [r.name for r in complete_runs(root / phase)],
+            sorted(p.name.split(TEMP_MARKER)[0] for p in (root / phase).iterdir()),
+            sweep_progress(root / phase),
+            collected_runs(root / phase)["run"].unique().tolist(),
+        )
+        for phase in PHASES
+    }
+    reruns = {
+        phase: subprocess.Popen(
+            cmd, cwd=ROOT, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for phase, cmd in commands.items()
+    }
+    done = {}
+    for phase, proc in reruns.items():
+        out, err = proc.communicate(timeout=300)
+        done[phase] = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    return {phase: KilledSweep(root / phase, pauses[phase], *seen[phase], done[phase]) for phase in PHASES}
+
+
+@pytest.mark.parametrize("phase", list(PHASES))
+def test_a_sweep_killed_at_any_write_phase_is_completed_by_the_rerun_each_job_once(killed_sweeps, phase):
+    killed = killed_sweeps[phase]
+    sweep = killed.sweep
+    assert killed.pauses == 1, f"job 1 was not killed at {phase}"
+    assert killed.complete_after_kill == ["0"]  # the killed job is not counted...
+    assert killed.names_after_kill == [".1", "0", "multirun.yaml"]  # ...and has no final folder
+    assert killed.progress_after_kill.startswith("sweep: 1 of 2 jobs complete")
+    assert killed.collected_after_kill == ["0"]
+
+    assert killed.rerun.returncode == 0, killed.rerun.stderr
+    assert f"already complete, skipped: {sweep / '0'}" in killed.rerun.stdout
+    assert "sweep: 2 of 2 jobs complete" in killed.rerun.stdout
     runs = complete_runs(sweep)
     assert runs == [sweep / "0", sweep / "1"]  # 0 lost, 0 duplicated
     assert seeds_of(runs) == [1, 2]
-    assert collect_main([str(sweep), "--outcomes", "dropout"]) == 0
-    collected = pd.read_parquet(sweep / "collected" / "runs.parquet")
+    collected = collected_runs(sweep)
     assert collected.groupby("run")["run.seed"].first().to_dict() == {"0": 1, "1": 2}
     assert len(collected) == 2 * 3  # each job once, three arms each
 
