@@ -36,6 +36,7 @@ from experiments.preflight import check_before_work
 from experiments.validate import DEFAULT_TARGETS, validation_config
 from sim.analysis.experiment import run_experiment
 from sim.analysis.targets import check_arms, evaluate, load_targets, loss, read_yaml
+from sim.core.files import StagedFolder
 from sim.core.params import ConfigError
 
 DEFAULT_PARAMS = ROOT / "conf" / "calibration" / "free.yaml"
@@ -116,23 +117,21 @@ def main(argv: list[str] | None = None) -> int:
     overrides = [f"{k}={v:.6g}" for k, v in best.items()]
     fit = evaluate(run_experiment(validation_config([*base, *overrides])), targets)
 
-    with writing(folder):
-        partial = folder.with_name(folder.name + ".partial")
-        partial.mkdir(parents=True)
-        record = {
-            "targets": str(args.targets),
-            "free_parameters": free,
-            "trials": args.trials,
-            "size": {"replicates": args.replicates, "patients": args.patients},
-            "best": {k: float(f"{v:.6g}") for k, v in best.items()},
-            "loss": float(study.best_value),
-            "inside": f"{int(fit['inside'].sum())} of {len(fit)}",
-            "overrides": overrides,
-        }
-        (partial / "calibration.yaml").write_text(yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
-        pd.DataFrame(records).to_csv(partial / "trials.csv", index=False)
-        fit.to_csv(partial / "fit.csv", index=False)
-        partial.rename(folder)
+    record = {
+        "targets": str(args.targets),
+        "free_parameters": free,
+        "trials": args.trials,
+        "size": {"replicates": args.replicates, "patients": args.patients},
+        "best": {k: float(f"{v:.6g}") for k, v in best.items()},
+        "loss": float(study.best_value),
+        "inside": f"{int(fit['inside'].sum())} of {len(fit)}",
+        "overrides": overrides,
+    }
+    with writing(folder), StagedFolder(folder) as stage:
+        pd.DataFrame(records).to_csv(stage.path / "trials.csv", index=False)
+        fit.to_csv(stage.path / "fit.csv", index=False)
+        (stage.path / "calibration.yaml").write_text(yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
+        folder = stage.commit()
 
     print(f"best loss {study.best_value:.3f} after {args.trials} trials (start: {records[0]['loss']:.3f})")
     print(fit[["target", "arm", "band_low", "band_high", "simulated", "inside"]].round(3).to_string(index=False))

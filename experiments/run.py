@@ -6,9 +6,11 @@
     python -m experiments.run -m arms.coordinated.continuity=0.5,0.7,0.9   # a sweep
 
 Results go to ``results/<experiment>/<timestamp>/`` (multirun: one numbered
-folder per job under ``results/<experiment>/multirun_<timestamp>/``). A sweep
+folder per job under ``results/<experiment>/multirun_<timestamp>/``). A folder
+appears under its name only when complete (see sim/core/files.py). A sweep
 re-run into the same folder (``hydra.sweep.dir=...``) skips every job whose
-exact config (seed included) already finished there, and never overwrites one.
+exact config (seed included) already finished there, never overwrites one, and
+redoes any job that was killed; repeated sweep values run once.
 
 Before Hydra creates any folder, :func:`preflight` composes and checks every
 job's config (see ``experiments/preflight.py``); bad input ends in one line and
@@ -17,7 +19,7 @@ exit status 2 with nothing written.
 
 from __future__ import annotations
 
-import math
+import itertools
 import os
 import sys
 from pathlib import Path
@@ -35,6 +37,8 @@ from experiments.cli import existing_ancestor, exit_config_error, progress, remo
 from experiments.preflight import check_before_work
 from experiments.schema import compose_jobs, one_line, register, replace_mappings, to_config
 from sim.analysis.experiment import headline, run_experiment
+from sim.analysis.sweeps import complete_runs, read_manifest
+from sim.core.files import remove_if_empty
 from sim.core.params import ConfigError
 from sim.outputs.writer import finished_run, write_results
 
@@ -53,7 +57,7 @@ def preflight(argv: list[str]) -> Path | None:
     Hydra makes the run folder (and, for a sweep, the sweep folder with
     ``multirun.yaml``) before ``main`` runs, so the checks happen here: every
     job's config is composed, validated and checked against the team, the
-    machine's memory and the output folder. Duplicate sweep values are refused.
+    machine's memory and the output folder (a repeated sweep value runs once: see ``main``).
 
     Returns:
         The nearest existing folder above the output, or None if the command does no work.
@@ -78,15 +82,6 @@ def preflight(argv: list[str]) -> Path | None:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except HydraException as err:
         raise ConfigError(one_line(err)) from err
-    for o in parsed:
-        if o.is_sweep_override() and o.is_discrete_sweep():
-            values = list(o.sweep_string_iterator())
-            twice = sorted({v for v in values if values.count(v) > 1})
-            if twice:
-                raise ConfigError(
-                    f"config error: {o.key_or_group} = {','.join(values)} is not allowed; "
-                    f"expected distinct sweep values ({', '.join(twice)} given more than once)"
-                )
     if multirun and all(not o.is_sweep_override() or o.is_discrete_sweep() for o in parsed):
         jobs = BasicSweeper.split_arguments(parsed, None)[0]
     else:
@@ -101,16 +96,51 @@ def preflight(argv: list[str]) -> Path | None:
     return kept
 
 
-def sweep_progress(sweep_dir: Path) -> str:
-    """``sweep: k of n jobs complete`` for a multirun folder (the jobs' own overrides give n)."""
+def sweep_jobs(sweep_dir: Path) -> list[list[str]]:
+    """Every job's own overrides, in job-number order, expanded from the sweep's (multirun.yaml).
+
+    The order is that of Hydra's basic sweeper (used by every launcher here):
+    the cartesian product of each key's values, keys in command-line order,
+    a later override of the same key replacing an earlier one.
+    """
+    task = list(OmegaConf.load(sweep_dir / "multirun.yaml").hydra.overrides.task)
+    values: dict[str, list[str]] = {}
+    for override in OverridesParser.create().parse_overrides(task):
+        key = override.get_key_element()
+        if override.is_sweep_override():
+            values[key] = [f"{key}={v}" for v in override.sweep_string_iterator()]
+        else:
+            values[key] = [f"{key}={override.get_value_element_as_str()}"]
+    return [list(job) for job in itertools.product(*values.values())]
+
+
+def _job_key(overrides: list[str]) -> tuple[str, ...]:
+    return tuple(sorted(overrides))
+
+
+def earlier_duplicate(sweep_dir: Path, job: int, overrides: list[str]) -> int | None:
+    """The first job of the sweep with the same overrides as ``job``, if it comes earlier (``run.seed=5,5``)."""
     try:
-        task = list(OmegaConf.load(sweep_dir / "multirun.yaml").hydra.overrides.task)
-        overrides = OverridesParser.create().parse_overrides(task)
-        total = math.prod(len(list(o.sweep_string_iterator())) for o in overrides if o.is_sweep_override())
-    except (OSError, ValueError, AttributeError):
+        keys = [_job_key(j) for j in sweep_jobs(sweep_dir)]
+    except (OSError, ValueError, AttributeError, HydraException):
+        return None
+    first = keys.index(_job_key(overrides)) if _job_key(overrides) in keys else job
+    return first if first < job else None
+
+
+def sweep_progress(sweep_dir: Path) -> str:
+    """``sweep: k of n jobs complete`` for a multirun folder: distinct jobs, counting only complete runs."""
+    try:
+        jobs = {_job_key(j) for j in sweep_jobs(sweep_dir)}
+    except (OSError, ValueError, AttributeError, HydraException):
         return ""
-    done = len(list(sweep_dir.glob("*/manifest.json")))
-    return f"sweep: {done} of {total} jobs complete ({sweep_dir})"
+    done = set()
+    for run in complete_runs(sweep_dir):
+        try:
+            done.add(_job_key(read_manifest(run).get("overrides", [])))
+        except (OSError, ValueError):
+            continue
+    return f"sweep: {len(done & jobs)} of {len(jobs)} jobs complete ({sweep_dir})"
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
@@ -120,16 +150,24 @@ def main(cfg: DictConfig) -> None:
     out_dir = Path(hydra_cfg.runtime.output_dir)
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     kept = Path(hydra_cfg.sweep.dir) if multirun else (_kept or out_dir.parent)
+    # Hydra made this folder, empty; the results take its name only once complete (one rename).
+    remove_if_empty(out_dir)
     try:
         config = to_config(cfg)
     except ConfigError as err:
         remove_created(out_dir, kept)
         exit_config_error(err)
     if multirun:
-        # Resumable sweeps: a job whose exact config already finished in this sweep folder is skipped.
-        done = finished_run(Path(hydra_cfg.sweep.dir), config)
+        # Resumable sweeps: a job whose exact config already finished in this sweep folder is skipped,
+        # and so is a repeat of an earlier job of the same sweep.
+        sweep_dir = Path(hydra_cfg.sweep.dir)
+        same = earlier_duplicate(sweep_dir, hydra_cfg.job.num, list(hydra_cfg.overrides.task))
+        if same is not None:
+            print(f"same overrides as job {same}, skipped: {out_dir}")
+            print(sweep_progress(sweep_dir))
+            return
+        done = finished_run(sweep_dir, config)
         if done is not None:
-            remove_created(out_dir, kept)
             print(f"already complete, skipped: {done}")
             print(sweep_progress(Path(hydra_cfg.sweep.dir)))
             return

@@ -38,6 +38,7 @@ from sim.analysis.sensitivity import (
     evaluate_design,
     run_analysis,
 )
+from sim.core.files import atomic_path
 from sim.core.params import ConfigError, to_dict
 
 
@@ -159,9 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         ("warnings.txt", lambda p: p.write_text("\n".join(warnings) + "\n")),
         ("sensitivity.png", lambda p: figure(indices, p)),
     ):
-        tmp = out / f".tmp.{name}"
-        write(tmp)
-        tmp.replace(out / name)
+        with atomic_path(out / name) as tmp:
+            write(tmp)
 
     final = sobol[sobol["samples"] == args.sobol_samples].pivot_table(
         index="parameter", columns=["outcome", "index"], values="value", dropna=False

@@ -32,6 +32,7 @@ from experiments.preflight import check_before_work
 from experiments.schema import compose_config, preset_names
 from sim.analysis.experiment import run_experiment
 from sim.analysis.targets import check_arms, evaluate, load_targets, to_markdown
+from sim.core.files import write_atomic
 from sim.core.params import Config, ConfigError
 from sim.outputs.writer import write_results
 
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             },
         )
     if args.write_docs:
-        (ROOT / "docs" / "validation.md").write_text(docs_page(table, command.replace(" --write-docs", "").strip()))
+        write_atomic(ROOT / "docs" / "validation.md", docs_page(table, command.replace(" --write-docs", "").strip()))
     shown = table[["target", "arm", "band_low", "band_high", "simulated", "ci_low", "ci_high", "inside"]]
     with pd.option_context("display.width", 160):
         print(shown.round(3).to_string(index=False))

@@ -96,9 +96,9 @@ def test_a_needed_role_with_no_staff_names_the_role_and_the_arm():
     compose_config("workforce.coordinator.per_1000_patients=0", "arms.stepped.stepping=false")
 
 
-def test_sweeps_check_every_job_and_refuse_duplicate_values(tmp_path):
+def test_sweeps_check_every_job_first(tmp_path):
     assert "1.5" in preflight_error("-m", "arms.coordinated.continuity=0.5,1.5", f"hydra.sweep.dir={tmp_path}/s")
-    assert "5 given more than once" in preflight_error("-m", "run.seed=5,5", f"hydra.sweep.dir={tmp_path}/s")
+    assert "abc" in preflight_error("-m", "run.seed=1,2", "run.weeks=4,abc", f"hydra.sweep.dir={tmp_path}/s")
     assert not (tmp_path / "s").exists()
 
 

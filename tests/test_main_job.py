@@ -40,7 +40,7 @@ def test_main_job_writes_every_output_and_prints_the_headline(tmp_path):
         assert (out / name).is_file(), name
     for fig in ("function", "alliance", "disengaged"):
         assert (out / "figures" / f"{fig}.png").stat().st_size > 10_000
-    assert not list(tmp_path.glob("*.partial"))
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no temporary folder left beside it
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["cohort"] == "closed" and len(manifest["replicate_seeds"]) == 3
     assert manifest["packages"]["mesa"].startswith("3.5")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
+from ..core.files import write_atomic
 from ..core.params import Config, ConfigError, ServiceParams, to_dict, validate
 from ..core.state import CLINICIAN_TRAITS
 from .experiment import ExperimentResult, run_experiment
@@ -182,9 +182,7 @@ def _evaluate(config: Config, factors: list[Factor], values: np.ndarray, cache: 
         # Every outcome is stored (they are cheap next to the simulation), so a rerun
         # asking for other outcomes reuses the point instead of simulating it again.
         row = {name: outcome(result) for name, outcome in OUTCOMES.items()}
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(row))
-        os.replace(tmp, path)  # a killed run leaves no file that looks complete
+        write_atomic(path, json.dumps(row))  # a killed run leaves no file that looks complete
     return {name: row[name] for name in outcomes}
 
 

@@ -1,17 +1,17 @@
 """Write an experiment's results: all files appear together or not at all.
 
-Everything is written into ``<dir>.partial`` and renamed to ``<dir>`` at the
-end, so an interrupted run never leaves a folder that looks complete, and an
-existing, non-empty results folder is never written into.
+The experiment-specific content (config.yaml, tables, figures, report, and
+manifest.json last, which marks a run complete) goes into a private temporary
+folder that :class:`sim.core.files.StagedFolder` publishes under the run's name
+by one atomic rename. An interrupted run never leaves a folder that looks
+complete, and an existing, non-empty results folder is never written into.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
-import shutil
 import subprocess
 import sys
 from importlib import metadata
@@ -21,6 +21,8 @@ from typing import Any
 import yaml
 
 from ..analysis.experiment import ExperimentResult
+from ..analysis.sweeps import MANIFEST, complete_runs
+from ..core.files import StagedFolder, pause_point
 from ..core.params import Config, to_dict
 
 PACKAGES = ("mesa", "numpy", "pandas", "scipy", "pyarrow", "seaborn", "matplotlib", "hydra-core", "omegaconf")
@@ -70,22 +72,13 @@ def config_hash(config: Config) -> str:
 def finished_run(folder: Path, config: Config) -> Path | None:
     """A complete run of this exact config among the run folders under ``folder``, if any."""
     key = config_hash(config)
-    for manifest in sorted(Path(folder).glob("*/manifest.json")):
+    for run in complete_runs(folder):
         try:
-            if json.loads(manifest.read_text()).get("config_hash") == key:
-                return manifest.parent
+            if json.loads((run / MANIFEST).read_text()).get("config_hash") == key:
+                return run
         except (OSError, ValueError):
             continue
     return None
-
-
-def free_directory(target: Path) -> Path:
-    """``target`` if it is absent or empty, else the first ``target_N`` that is."""
-    candidate, n = target, 1
-    while candidate.exists() and any(candidate.iterdir()):
-        candidate = target.with_name(f"{target.name}_{n}")
-        n += 1
-    return candidate
 
 
 def write_results(
@@ -94,12 +87,12 @@ def write_results(
     overrides: list[str] | None = None,
     extra_files: dict[str, str] | None = None,
 ) -> Path:
-    """Write config, seeds, versions, tables and figures into ``target`` atomically.
+    """Write config, seeds, versions, tables and figures as one complete folder.
 
     Args:
         result: What :func:`sim.analysis.experiment.run_experiment` returned.
         target: The results folder to create (if it exists it must be empty;
-            otherwise a free sibling name is used).
+            otherwise the first free sibling ``<target>_N`` is used).
         overrides: Command-line overrides, recorded in the manifest.
         extra_files: More text files to write alongside (name -> content).
 
@@ -109,14 +102,24 @@ def write_results(
     from .plots import standard_figures  # matplotlib only when writing
     from .report import build_report
 
-    target = free_directory(Path(target))
-    partial = target.with_name(target.name + ".partial")
-    if partial.exists():
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True)
-    try:
-        with open(partial / "config.yaml", "w") as fh:
+    with StagedFolder(Path(target)) as stage:
+        staged = stage.path
+        with open(staged / "config.yaml", "w") as fh:
             yaml.safe_dump(to_dict(result.config), fh, sort_keys=False)
+        pause_point("before_tables")
+        result.weekly.to_parquet(staged / "weekly.parquet", index=False)
+        pause_point("between_tables")
+        result.patients.to_parquet(staged / "patients.parquet", index=False)
+        if result.trajectories is not None:
+            result.trajectories.to_parquet(staged / "trajectories.parquet", index=False)
+        result.summary.to_csv(staged / "summary.csv", index=False)
+        if result.config.run.figures:
+            standard_figures(result.weekly, staged / "figures")
+            pause_point("after_figures")
+            (staged / "report.html").write_text(build_report(result, staged / "figures"))
+            pause_point("after_report")
+        for name, text in (extra_files or {}).items():
+            (staged / name).write_text(text)
         manifest = {
             "experiment": result.config.experiment,
             "config_hash": config_hash(result.config),
@@ -126,22 +129,7 @@ def write_results(
             "overrides": overrides or [],
             **versions(),
         }
-        with open(partial / "manifest.json", "w") as fh:
+        with open(staged / MANIFEST, "w") as fh:
             json.dump(manifest, fh, indent=2)
-        result.weekly.to_parquet(partial / "weekly.parquet", index=False)
-        result.patients.to_parquet(partial / "patients.parquet", index=False)
-        if result.trajectories is not None:
-            result.trajectories.to_parquet(partial / "trajectories.parquet", index=False)
-        result.summary.to_csv(partial / "summary.csv", index=False)
-        if result.config.run.figures:
-            standard_figures(result.weekly, partial / "figures")
-            (partial / "report.html").write_text(build_report(result, partial / "figures"))
-        for name, text in (extra_files or {}).items():
-            (partial / name).write_text(text)
-        if target.exists():
-            target.rmdir()  # empty (e.g. made by Hydra); replaced by the finished folder
-        os.replace(partial, target)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    return target
+        pause_point("before_rename")
+        return stage.commit()
