@@ -4,16 +4,22 @@
     python -m experiments.calibrate --targets my_service.yaml --trials 80 --patients 2000
     python -m experiments.calibrate --params my_free.yaml population.n_patients=1500
 
-Every trial runs every care-model preset on the same seeds (common random
-numbers), so the loss changes smoothly with the parameters rather than with
-luck. The loss is the sum over targets of the squared distance from the band's
-centre in half-widths (1 at a band edge). Writes calibration.yaml (best values,
+Calibration protocol (docs/calibration.md): the free mechanism parameters are
+fitted ONLY to targets measured in usual (fragmented) care, the reference arm:
+C1, C2, C3, C5 and C6–C8 there. Every trial runs that arm alone, on the same
+seeds each time (common random numbers), so the loss changes smoothly with the
+parameters rather than with luck. Effects of the other care models (C4, C9, C2
+elsewhere) are predictions, checked afterwards by ``experiments.validate``.
+The loss is the sum over targets of the squared distance from the band's
+centre in half-widths (1 at a band edge). The first trial is the current
+defaults. Writes calibration.yaml (best values,
 loss, the overrides to use them), trials.csv and fit.csv (the validation table
 at the best values) to results/calibration/<timestamp>/.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from pathlib import Path
@@ -35,9 +41,9 @@ from experiments.cli import (
 from experiments.preflight import check_before_work
 from experiments.validate import DEFAULT_TARGETS, validation_config
 from sim.analysis.experiment import run_experiment
-from sim.analysis.targets import check_arms, evaluate, load_targets, loss, read_yaml
+from sim.analysis.targets import check_arms, evaluate, fitted_targets, load_targets, loss, read_yaml
 from sim.core.files import StagedFolder
-from sim.core.params import ConfigError
+from sim.core.params import Config, ConfigError
 
 DEFAULT_PARAMS = ROOT / "conf" / "calibration" / "free.yaml"
 
@@ -69,6 +75,19 @@ def load_free_parameters(path: Path) -> list[dict]:
     return entries
 
 
+def current_value(name: str) -> float:
+    """The default value of a parameter given by its dotted name (e.g. ``mechanisms.adherence_bond``)."""
+    obj: object = Config()
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return float(obj)
+
+
+def usual_care_only(config: Config) -> Config:
+    """The config with only its reference (usual-care) arm: the one calibration may fit."""
+    return dataclasses.replace(config, arms={config.run.reference_arm: config.arms[config.run.reference_arm]})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = Parser(description=__doc__.splitlines()[0])
     add_model_arguments(parser, replicates=2, patients=1000)
@@ -80,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     base = ["experiment=compare_care_models", *size_overrides(args)]
     folder = args.out or results_folder("calibration")
     try:
-        targets = load_targets(args.targets)
+        reference = validation_config(base).run.reference_arm
+        targets = fitted_targets(load_targets(args.targets), reference)
         free = load_free_parameters(args.params)
         for p in free:  # every name and range must compose before the budget is spent
             for value in (p["low"], p["high"]):
@@ -97,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             p["name"]: trial.suggest_float(p["name"], float(p["low"]), float(p["high"]), log=bool(p.get("log")))
             for p in free
         }
-        config = validation_config([*base, *(f"{k}={v!r}" for k, v in values.items())])
+        config = usual_care_only(validation_config([*base, *(f"{k}={v!r}" for k, v in values.items())]))
         table = evaluate(run_experiment(config), targets)
         score = loss(table)
         records.append(
@@ -112,10 +132,14 @@ def main(argv: list[str] | None = None) -> int:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=args.seed))
+    # The first trial is the current defaults (where they lie in the ranges), so "start" is where the fit began.
+    defaults = {p["name"]: current_value(p["name"]) for p in free}
+    if all(float(p["low"]) <= defaults[p["name"]] <= float(p["high"]) for p in free):
+        study.enqueue_trial(defaults)
     study.optimize(objective, n_trials=args.trials, show_progress_bar=sys.stderr.isatty())
     best = study.best_params
     overrides = [f"{k}={v:.6g}" for k, v in best.items()]
-    fit = evaluate(run_experiment(validation_config([*base, *overrides])), targets)
+    fit = evaluate(run_experiment(usual_care_only(validation_config([*base, *overrides]))), targets)
 
     record = {
         "targets": str(args.targets),

@@ -51,8 +51,11 @@ def docs_page(table: pd.DataFrame, command: str) -> str:
     inside = int(table["inside"].sum())
     return (
         "# Validation against published figures\n\n"
-        "The default parameters are checked against the targets C1–C5 of [targets.md](targets.md)\n"
-        "(shipped as `conf/targets/published.yaml`). Reproduce this table with\n\n"
+        "The default parameters are checked against the targets C1–C10 of [targets.md](targets.md)\n"
+        "(shipped, with their sources, as `conf/targets/published.yaml`). **Fitted** rows are measured in\n"
+        "usual (fragmented) care, the only figures the free mechanism parameters were fitted to\n"
+        "([calibration.md](calibration.md)); **predicted** rows (other care models, and every comparison\n"
+        "between care models) were not used in the fit. Reproduce this table with\n\n"
         f"```bash\n{command}\n```\n\n"
         f"{inside} of {len(table)} rows inside their band. Simulated values are means across replicates\n"
         "with 95% t-intervals; every care-model preset runs on the same patients (common random numbers).\n\n"
@@ -93,8 +96,14 @@ def main(argv: list[str] | None = None) -> int:
             },
         )
     if args.write_docs:
-        write_atomic(ROOT / "docs" / "validation.md", docs_page(table, command.replace(" --write-docs", "").strip()))
-    shown = table[["target", "arm", "band_low", "band_high", "simulated", "ci_low", "ci_high", "inside"]]
+        # The page names no path outside the repository: drop --out and --write-docs from the command.
+        given = argv if argv is not None else sys.argv[1:]
+        dropped = {"--write-docs", "--out"}
+        kept = [a for i, a in enumerate(given) if a not in dropped and given[i - 1 : i] != ["--out"]]
+        write_atomic(
+            ROOT / "docs" / "validation.md", docs_page(table, " ".join(["python -m experiments.validate", *kept]))
+        )
+    shown = table[["target", "arm", "role", "band_low", "band_high", "simulated", "ci_low", "ci_high", "inside"]]
     with pd.option_context("display.width", 160):
         print(shown.round(3).to_string(index=False))
     print(f"\n{int(table['inside'].sum())} of {len(table)} inside their band; results: {folder}")

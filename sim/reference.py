@@ -32,7 +32,15 @@ import numpy as np
 import pandas as pd
 from mesa import Agent, Model
 
-from .core.encounters import FOLLOWUP, INTAKE, ON_DEMAND, SPECIALIST_VISIT
+from .core.encounters import (
+    BOOKED_KINDS,
+    COORDINATION,
+    FOLLOWUP,
+    INTAKE,
+    ON_DEMAND,
+    SPECIALIST_VISIT,
+    THERAPY_SESSION,
+)
 from .core.maths import LOGIT_CLIP
 from .core.params import (
     ROLES,
@@ -129,6 +137,8 @@ class RefClinician(Agent):
             self.validation += rate * (1.0 - self.validation)
             self.pacing_advice += rate * (1.0 - self.pacing_advice)
             self.repair_skill += rate * (1.0 - self.repair_skill)
+            humility = self.model.mechanisms.reflection_humility * rate
+            self.cultural_humility += humility * (1.0 - self.cultural_humility)
         self.seen_this_week = []
 
 
@@ -193,6 +203,8 @@ class RefPatient(Agent):
                 self.presentation_week = week
                 self.lead = [-1] * len(ROLES)
                 self.care_step = GP_LED
+                self.team += 1  # another team: new clinicians, no alliance carried over
+                self.current = -1
 
     def seek_care(self) -> None:
         """Ask for at most one encounter this week (M15, M18, M5)."""
@@ -216,6 +228,12 @@ class RefPatient(Agent):
                     self.missed_followups += 1
                     self.trust -= mech.missed_followup_trust_drop * self.trust
                     self.next_followup_week = week + self.followup_interval()
+            weeks_in = week - self.care_start_week
+            interval = service.coordinator_contact_interval_weeks
+            if self.request is None and self.therapy_sessions_left > 0 and self.next_therapy_week <= week:
+                self.request = (self.therapy_role, THERAPY_SESSION)
+            elif self.request is None and interval > 0 and weeks_in > 0 and weeks_in % interval == 0:
+                self.request = (COORDINATOR, COORDINATION)
             if self.request is None:
                 hazard = mech.demand_per_week * math.exp(
                     mech.demand_distress * (self.distress - 0.5) + mech.demand_flare * self.in_flare
@@ -248,7 +266,7 @@ class RefPatient(Agent):
 
     def no_slot(self) -> None:
         """A booked contact without a slot slips, and trust pays (M18 -> M5)."""
-        if self.request[1] in (FOLLOWUP, SPECIALIST_VISIT):
+        if self.request[1] in BOOKED_KINDS:
             self.missed_followups += 1
             self.trust -= self.model.mechanisms.missed_followup_trust_drop * self.trust
         self.model.unmet_requests += 1
@@ -314,7 +332,9 @@ class RefPatient(Agent):
             self.distress -= mech.validated_distress_drop * reach * self.distress
             self.trust += mech.validated_trust_gain * reach * (1.0 - self.trust)
             self.validations += 1
+            self.avoidance -= mech.validated_avoidance_drop * reach * self.avoidance
         else:
+            self.avoidance += mech.dismissed_avoidance_rise * (1.0 - self.avoidance)
             self.distress += mech.dismissed_distress_rise * (1.0 - self.distress)
             self.trust -= mech.dismissed_trust_drop * self.trust
             self.stigma += mech.dismissed_stigma_rise * (1.0 - self.stigma)
@@ -339,8 +359,10 @@ class RefPatient(Agent):
         dyad.goals += min(mech.goals_gain * clear, 1.0) * (1.0 - dyad.goals)
         dyad.tasks += min(mech.tasks_gain * clear, 1.0) * (1.0 - dyad.tasks)
         self.uncertainty -= min(mech.uncertainty_drop * clear, 1.0) * self.uncertainty
+        self.avoidance -= min(mech.explanation_avoidance_drop * clear, 1.0) * self.avoidance
+        self.explanation_received = max(self.explanation_received, clear)
         # M5 predictability
-        if kind in (FOLLOWUP, SPECIALIST_VISIT):
+        if kind in BOOKED_KINDS:
             self.trust += mech.kept_followup_trust_gain * (1.0 - self.trust)
         # M10 pacing advice
         if service.pacing_guidance:
@@ -421,6 +443,9 @@ class RefPatient(Agent):
         if kind == SPECIALIST_VISIT:
             self.specialist_visits_left -= 1
             self.next_specialist_week = week + max(round(service.specialist_interval_weeks), 1)
+        if kind == THERAPY_SESSION:
+            self.therapy_sessions_left -= 1
+            self.next_therapy_week = week + max(round(service.therapy_interval_weeks), 1)
         if self.lead[role] < 0:
             self.lead[role] = self.last_clinician
 
@@ -445,6 +470,25 @@ class RefPatient(Agent):
         else:
             delay = math.floor(-math.log1p(-self.u(Stream.REFERRAL_DELAY)) * service.referral_delay_weeks)
             self.referral_due_week = week + 1 + delay
+
+    def offer_psychosocial(self) -> None:
+        """M15 content: once, a GP may offer a brief course; uptake rises with trust and explanation (M5, M3)."""
+        service, mech, week = self.model.service, self.model.mechanisms, self.model.week
+        if not self.seen or self.request[0] != GP or self.status != IN_CARE or self.psychosocial_offered:
+            return
+        if not self.u(Stream.PSYCHOSOCIAL_OFFER) < service.p_psychosocial_offer_per_visit:
+            return
+        self.psychosocial_offered = True
+        x = (
+            mech.uptake_logodds
+            + mech.uptake_trust * (self.trust - 0.5)
+            + mech.uptake_explanation * (self.explanation_received - 0.5)
+        )
+        if self.u(Stream.PSYCHOSOCIAL_UPTAKE) < logistic(x):
+            mean_extra = max(service.therapy_course_sessions - 1.0, 0.0)
+            self.therapy_sessions_left = 1 + math.floor(-math.log1p(-self.u(Stream.COURSE_LENGTH)) * mean_extra)
+            self.next_therapy_week = week + 1
+            self.psychosocial_uptakes += 1
 
     def review(self, reported: float) -> None:
         """M17: outcome review on reported symptoms: step down or discharge the well, step up the stuck."""
@@ -499,7 +543,7 @@ class RefPatient(Agent):
     # --- self-management and recovery (M7–M11) ---
 
     def self_manage(self) -> None:
-        """M7 adherence, M10 activity, M9 flares, M8 recovery, symptoms, M11 the loop, distress, functioning."""
+        """M7 adherence, M10 activity, M9 flares, M8 recovery, symptoms, M11 the loop, M19 avoidance, functioning."""
         mech = self.model.mechanisms
         dyad = self.current_dyad()
         tasks, bond = (dyad.tasks, dyad.bond) if dyad else (0.0, 0.0)
@@ -513,9 +557,18 @@ class RefPatient(Agent):
             - mech.adherence_distress * self.distress
             - mech.adherence_uncertainty * self.uncertainty
         )
-        self.adherence = self.adherence + mech.adherence_rate * (logistic(x) - self.adherence)
+        if self.status == NOT_PRESENTED:
+            self.adherence = 0.0  # no plan yet: no self-management
+        else:
+            self.adherence = self.adherence + mech.adherence_rate * (logistic(x) - self.adherence)
 
-        target = 0.15 + 0.6 * self.self_efficacy * (1.0 - self.symptoms / 30.0) + 0.25 * self.adherence
+        target = (
+            mech.activity_base
+            + mech.activity_self_efficacy * self.self_efficacy * (1.0 - self.symptoms / 30.0)
+            + mech.activity_adherence * self.adherence
+            - mech.activity_avoidance * self.avoidance
+        )
+        target = min(max(target, 0.0), 1.0)
         good_week = min(max((self.symptoms_slow - self.symptoms) / mech.progress_scale_points, 0.0), 1.0)
         boom = mech.boom_per_week * (1.0 - self.pacing) * good_week
         rise = mech.activity_rate * (target - self.activity) + boom
@@ -529,42 +582,56 @@ class RefPatient(Agent):
             - mech.flare_pacing * self.pacing
             + mech.flare_overexertion * overexertion
         )
-        flare = self.u("flare") < chance(hazard)
+        flare = self.u(Stream.FLARE) < chance(hazard)
         decay = math.exp(-math.log(2.0) / mech.flare_half_life_weeks)
-        self.flare_load = self.flare_load * decay + flare * mech.flare_points * (0.5 + self.u("flare_size"))
+        size = mech.flare_points * (1.0 + mech.flare_size_spread * (self.u(Stream.FLARE_SIZE) - 0.5))
+        self.flare_load = self.flare_load * decay + flare * size
         self.in_flare = flare
         if flare:
             self.flares += 1
             self.self_efficacy -= mech.flare_self_efficacy_drop * self.uncertainty * self.self_efficacy
             self.expectation -= mech.flare_expectation_drop * self.uncertainty * self.expectation
             self.distress += mech.flare_distress_rise * (1.0 - self.distress)
+            self.avoidance += mech.flare_avoidance_rise * (1.0 - self.avoidance)
             self.activity *= 1.0 - mech.bust_activity_drop
-            self.latent += mech.flare_relapse_points * (1.0 - self.pacing)
+            self.latent = min(self.latent + mech.flare_relapse_points * (1.0 - self.pacing), 30.0)
 
+        # M8: relax toward the set point; self-management (and a little contact) pulls toward the floor.
         floor = mech.symptom_floor_share * self.baseline_severity
-        gap = max(self.latent - floor, 0.0)
-        rate = (
-            mech.natural_recovery_per_week
-            + mech.recovery_per_week * self.adherence
-            + mech.contact_recovery_per_week * self.seen
+        room = 30.0 - floor
+        x = (
+            logit(mech.setpoint_share * (self.baseline_severity - floor) / room)
+            + mech.setpoint_distress * (self.distress - mech.distress_reference)
+            + mech.setpoint_catastrophising * (self.catastrophising - mech.catastrophising_reference)
+            + mech.setpoint_avoidance * (self.avoidance - mech.avoidance_reference)
+            + mech.setpoint_stress_reactivity * (self.stress_reactivity - mech.stress_reactivity_reference)
         )
-        worsening = mech.distress_worsening_per_week * (self.distress - mech.distress_reference)
-        self.latent = min(max(self.latent - rate * gap + worsening, 0.0), 30.0)
+        setpoint = floor + room * logistic(x)
+        pull = min(mech.recovery_per_week * self.adherence + mech.contact_recovery_per_week * self.seen, 1.0)
+        relaxed = self.latent + mech.setpoint_rate * (setpoint - self.latent)
+        self.latent = min(max(relaxed - pull * (relaxed - floor), floor), 30.0)
 
         rho = mech.fluctuation_autocorr
         self.fluctuation = rho * self.fluctuation + math.sqrt(1.0 - rho**2) * mech.fluctuation_sd * float(
-            self.model.draws["fluctuation"][self.row]
+            self.model.draws[Stream.FLUCTUATION][self.row]
         )
-        self.symptoms = min(max(self.latent + self.flare_load + self.fluctuation, 0.0), 30.0)
+        scale = math.sqrt(self.latent / mech.fluctuation_level_points)
+        self.symptoms = min(max(self.latent + self.flare_load + self.fluctuation * scale, 0.0), 30.0)
 
-        self.symptoms_fast = 0.5 * self.symptoms_fast + 0.5 * self.symptoms
-        self.symptoms_slow = 0.95 * self.symptoms_slow + 0.05 * self.symptoms
+        w_recent, w_usual = mech.recent_level_weight, mech.usual_level_weight
+        self.symptoms_fast = (1.0 - w_recent) * self.symptoms_fast + w_recent * self.symptoms
+        self.symptoms_slow = (1.0 - w_usual) * self.symptoms_slow + w_usual * self.symptoms
         progress = min(max((self.symptoms_slow - self.symptoms_fast) / mech.progress_scale_points, -1.0), 1.0)
         self.progress = progress
         for name, gain in (("self_efficacy", mech.progress_self_efficacy), ("expectation", mech.progress_expectation)):
             value = getattr(self, name)
             room = 1.0 - value if progress > 0 else value
             setattr(self, name, value + gain * progress * room)
+
+        # M19: fear raises avoidance, graded exposure (adherence x pacing) lowers it.
+        fear = mech.avoidance_fear_per_week * self.catastrophising * self.uncertainty
+        exposure = mech.avoidance_exposure_per_week * self.adherence * self.pacing
+        self.avoidance = min(max(self.avoidance + fear * (1.0 - self.avoidance) - exposure * self.avoidance, 0.0), 1.0)
 
         target = (
             mech.distress_base
@@ -576,9 +643,12 @@ class RefPatient(Agent):
         self.distress = min(max(self.distress + mech.distress_rate * (target - self.distress), 0.0), 1.0)
         f_target = (
             100.0
-            - mech.function_per_symptom_point * self.symptoms
+            - mech.function_per_symptom_point * self.latent
             - mech.function_activity * (1.0 - self.activity)
             - mech.function_distress * self.distress
+            - mech.function_avoidance * self.avoidance
+            + mech.function_self_efficacy * (self.self_efficacy - 0.5)
+            + mech.function_pacing * self.pacing
         )
         f_target = min(max(f_target, 0.0), 100.0)
         self.function = min(max(self.function + mech.function_rate * (f_target - self.function), 0.0), 100.0)
@@ -625,6 +695,7 @@ class RefPatient(Agent):
             self.next_followup_week = NEVER
             self.referral_due_week = NEVER
             self.specialist_visits_left = 0
+            self.therapy_sessions_left = 0
 
 
 class ReferenceModel(Model):
@@ -687,6 +758,7 @@ class ReferenceModel(Model):
             patient.after_encounter()
             reported = patient.reported_symptoms()
             patient.refer(reported)
+            patient.offer_psychosocial()
             patient.review(reported)
             patient.case_review()
             patient.lapse_ruptures()

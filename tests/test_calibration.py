@@ -13,15 +13,43 @@ from sim.analysis.targets import evaluate, load_targets, loss
 from sim.core.params import ConfigError
 
 
-def test_defaults_reproduce_every_published_target():
-    """C1–C5 of docs/targets.md, at a size that keeps the suite fast (4 replicates x 1,000 patients)."""
+@pytest.fixture(scope="module")
+def validation_table() -> pd.DataFrame:
+    """C1–C10 at a size that keeps the suite fast (4 replicates x 1,000 patients), every preset."""
     config = validate.validation_config(["run.replicates=4", "population.n_patients=1000"])
     assert {"coordinated", "fragmented", "stepped", "usual_care"} <= set(config.arms)
-    table = evaluate(run_experiment(config), load_targets(validate.DEFAULT_TARGETS))
-    assert set(table["target"]) == {"C1", "C2", "C3a", "C3b", "C4a", "C4b", "C5a", "C5b", "C5c"}
-    assert len(table[table["target"] == "C2"]) == len(config.arms)  # dropout in every preset
-    outside = table[~table["inside"]]
+    return evaluate(run_experiment(config), load_targets(validate.DEFAULT_TARGETS))
+
+
+def test_every_published_target_is_scored_fitted_or_predicted(validation_table):
+    table = validation_table
+    ids = {"C1", "C2", "C3a", "C3b", "C4a", "C4b", "C5a", "C5b", "C5c", "C6a", "C6b", "C7a", "C7b", "C7c"}
+    assert set(table["target"]) == ids | {"C8a", "C8b", "C9a", "C9b", "C9c", "C9d", "C9e", "C9f", "C10a", "C10b"}
+    for each in ("C2", "C6a", "C6b", "C7a", "C7b", "C7c", "C8a", "C8b"):
+        assert len(table[table["target"] == each]) == 4  # in every preset
+    fitted = table[table["role"] == "fitted"]
+    assert set(fitted["arm"]) == {"fragmented"} and not fitted["target"].str.startswith(("C4", "C9", "C10")).any()
+
+
+def test_defaults_reproduce_every_fitted_target(validation_table):
+    """The in-sample rows: usual (fragmented) care, the only figures the fit saw."""
+    fitted = validation_table[validation_table["role"] == "fitted"]
+    outside = fitted[~fitted["inside"]]
     assert outside.empty, outside[["target", "arm", "simulated", "band_low", "band_high"]].to_string()
+
+
+PREDICTED_OUTSIDE = {("C4a", "coordinated"), ("C9a", "coordinated"), ("C9c", "stepped"), ("C9f", "usual_care")}
+"""Predictions outside their band with the current defaults (docs/validation.md): the functioning effect
+of coordinated and stepped care is too large and usual care's symptom effect too small. Reported, not
+tuned away (issue 13)."""
+
+
+def test_predicted_targets_inside_their_bands_except_the_known_misses(validation_table):
+    """The out-of-sample rows. Known misses are listed above; any other row outside fails, and so does a
+    listed miss that has come inside (then shorten the list)."""
+    predicted = validation_table[validation_table["role"] == "predicted"]
+    outside = {(r.target, r.arm) for r in predicted.itertuples() if not r.inside}
+    assert outside == PREDICTED_OUTSIDE, predicted[~predicted["inside"]].to_string()
 
 
 def test_local_targets_in_the_same_format(tmp_path):

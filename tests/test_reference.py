@@ -20,6 +20,9 @@ STATE = (
     "function",
     "trust",
     "adherence",
+    "avoidance",
+    "latent",
+    "explanation_received",
     "self_efficacy",
     "distress",
     "uncertainty",
@@ -80,3 +83,21 @@ def test_reference_and_engine_agree_with_feedback_ruptures_and_stepping():
     np.testing.assert_allclose(p.function, engine.patients.function, atol=1e-9)
     clinicians = reference.clinician_list
     np.testing.assert_allclose([c.validation for c in clinicians], engine.clinicians.validation, atol=1e-12)
+
+
+def test_reference_and_engine_agree_on_care_content_and_doctor_shopping():
+    """Brief courses, coordinator contacts, uptake and shoppers moving to another team (M15, M13)."""
+    service = dataclasses.replace(CONFIG.arms["coordinated_preset"], p_psychosocial_offer_per_visit=0.5)
+    engine, reference = pair(service, n=200, seed=4, dropout_per_week=0.05, represent_per_week=0.3)
+    start_team = engine.patients.team.copy()
+    for _ in range(60):
+        engine.step()
+        reference.step()
+    p, _ = reference.to_arrays()
+    e = engine.patients
+    assert e.visits[:, 2:4].sum() > 20 and e.visits[:, 4].sum() > 20  # the paths under test were taken
+    assert (e.team != start_team).sum() > 10
+    for name in ("visits", "team", "psychosocial_uptakes", "therapy_sessions_left", "status"):
+        np.testing.assert_array_equal(getattr(p, name), getattr(e, name), err_msg=name)
+    for name in ("symptoms", "function", "avoidance", "latent", "trust"):
+        np.testing.assert_allclose(getattr(p, name), getattr(e, name), rtol=0, atol=1e-9, err_msg=name)

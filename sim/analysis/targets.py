@@ -24,9 +24,11 @@ from ..core.params import (
     ServiceParams,
     WorkforceParams,
 )
-from ..engine.metrics import patient_table
+from ..engine.metrics import IMPROVEMENT_POINTS, patient_table
 from ..engine.model import CareModel
 from .experiment import ExperimentResult, pooled_sd, standardised_difference, t_interval
+
+PHQ15_MAX = 30.0  # top of the PHQ-15 scale
 
 Metric = Callable[[pd.DataFrame, pd.DataFrame | None, float], float]
 """(patients of the arm, patients of the comparison arm or None, years simulated) -> value."""
@@ -48,6 +50,18 @@ def _effect_size(column: str, sign: float) -> Metric:
     return metric
 
 
+def _change_correlation(arm: pd.DataFrame, _ref: pd.DataFrame | None, _years: float) -> float:
+    return float(arm["function_change"].corr(arm["symptoms_change"]))
+
+
+FUNCTION_GAIN_POINTS = 10.0  # a functioning gain a patient notices (C8: judgement, about 4 WSAS points)
+
+
+def _function_gain_without_symptom_gain(arm: pd.DataFrame, _ref: pd.DataFrame | None, _years: float) -> float:
+    stuck = arm[arm["symptoms_change"] > -IMPROVEMENT_POINTS]
+    return float((stuck["function_change"] >= FUNCTION_GAIN_POINTS).mean()) if len(stuck) else float("nan")
+
+
 def _per_year(column: str) -> Metric:
     return lambda arm, _ref, years: float(arm[column].mean() / years)
 
@@ -67,6 +81,17 @@ METRICS: dict[str, Metric] = {
     "specialist_visits_per_year": _per_year("visits_specialist"),
     "emergency_per_year": _per_year("emergency"),
     "cost_per_year": _per_year("cost"),
+    "wai_third_mean": lambda arm, _ref, _years: float(arm["wai_third"].mean()),  # WAI-SR item mean, 1–5 (C6)
+    "wai_third_sd": lambda arm, _ref, _years: float(arm["wai_third"].std()),
+    "share_symptoms_zero": lambda arm, _ref, _years: float((arm["symptoms_final"] <= 0.0).mean()),  # C7
+    "share_symptoms_max": lambda arm, _ref, _years: float((arm["symptoms_final"] >= PHQ15_MAX).mean()),
+    "below_floor_count": lambda arm, _ref, _years: float(arm["below_floor"].sum()),
+    "change_correlation": _change_correlation,  # r(change in functioning, change in symptoms) (C8)
+    "function_gain_without_symptom_gain": _function_gain_without_symptom_gain,  # share, of patients whose
+    # PHQ-15 did not fall by 3 points, whose functioning rose by 10 or more (C8)
+    "therapy_visits_per_patient": lambda arm, _ref, _years: float(
+        (arm["visits_psychologist"] + arm["visits_physiotherapist"]).mean()
+    ),  # over the whole run (C10)
 }
 """Named metrics; ``mean:<column>`` and ``per_year:<column>`` work for any patient column."""
 
@@ -160,8 +185,9 @@ def patient_columns() -> tuple[str, ...]:
     return tuple(patient_table(model).columns)
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+def _band_edge(value: object) -> float | None:
+    """A band edge: a number, or +-infinity for a one-sided band (``.inf`` in YAML); not NaN."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or np.isnan(value):
         return None
     return float(value)
 
@@ -206,9 +232,9 @@ def load_targets(path: str | Path) -> list[Target]:
                 f"expected a patient column: {', '.join(columns)}"
             )
         band = e.get("band")
-        bounds = [_number(b) for b in band] if isinstance(band, list) and len(band) == 2 else [None]
-        if None in bounds or bounds[0] > bounds[1]:
-            allowed = "[low, high], two numbers with low <= high"
+        bounds = [_band_edge(b) for b in band] if isinstance(band, list) and len(band) == 2 else [None]
+        if None in bounds or bounds[0] > bounds[1] or not np.isfinite(bounds).any():
+            allowed = "[low, high], two numbers with low <= high (one may be .inf or -.inf)"
             raise ConfigError(f"config error: {where}.band = {band!r} is not allowed; expected {allowed}")
         versus = e.get("versus")
         if metric.startswith("effect_size_") and not versus:
@@ -275,6 +301,7 @@ def evaluate(result: ExperimentResult, targets: list[Target]) -> pd.DataFrame:
                 {
                     "target": target.id,
                     "arm": arm,
+                    "role": role(target, arm, result.config.run.reference_arm),
                     "metric": target.metric,
                     "band_low": target.low,
                     "band_high": target.high,
@@ -289,19 +316,53 @@ def evaluate(result: ExperimentResult, targets: list[Target]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def role(target: Target, arm: str, reference_arm: str) -> str:
+    """``fitted`` for a target measured in the usual-care (reference) arm alone, else ``predicted``.
+
+    The calibration protocol: free mechanism parameters are fitted only to
+    what usual care shows; every comparison between arms, and every figure in
+    another care model, is a prediction.
+    """
+    return "fitted" if arm == reference_arm and target.versus is None else "predicted"
+
+
+def fitted_targets(targets: list[Target], reference_arm: str) -> list[Target]:
+    """The targets calibration may fit: those measured in the usual-care (reference) arm, no comparisons."""
+    return [t for t in targets if t.arm in ("each", reference_arm) and t.versus is None]
+
+
 def loss(table: pd.DataFrame) -> float:
     """Calibration loss: squared distance of each simulated value from its band's centre, in half-widths.
 
     A value at the edge of its band scores 1; outside it grows quadratically.
+    A one-sided band (one edge infinite) scores 0 inside and, outside, 1 plus
+    the squared distance from its edge in units of that edge's size.
     """
-    centre = (table["band_low"] + table["band_high"]) / 2.0
-    half = ((table["band_high"] - table["band_low"]) / 2.0).clip(lower=1e-9)
-    z = (table["simulated"] - centre) / half
-    return float(np.nansum(z**2) + 100.0 * z.isna().sum())
+    low, high, sim = table["band_low"], table["band_high"], table["simulated"]
+    finite = np.isfinite(low) & np.isfinite(high)
+    centre = ((low + high) / 2.0).where(finite, 0.0)
+    half = ((high - low) / 2.0).where(finite, 1.0).clip(lower=1e-9)
+    z = ((sim - centre) / half).where(finite, 0.0)
+    edge = low.where(np.isfinite(low), high)
+    outside = ~finite & ((sim < low) | (sim > high))
+    one_sided = 1.0 + ((sim - edge) / edge.abs().clip(lower=1e-9)) ** 2
+    z2 = (z**2).where(~outside, one_sided)
+    return float(np.nansum(z2) + 100.0 * sim.isna().sum())
 
 
 def to_markdown(table: pd.DataFrame) -> str:
-    """The validation table as Markdown (for ``docs/validation.md``)."""
+    """The validation table as Markdown (for ``docs/validation.md``): fitted rows, then predicted ones."""
+    if "role" in table:
+        parts = []
+        for name, title in (("fitted", "Fitted (in-sample)"), ("predicted", "Predicted (out-of-sample)")):
+            rows = table[table["role"] == name]
+            if len(rows):
+                parts.append(f"### {title}\n\n" + _markdown_rows(rows))
+        return "\n".join(parts)
+    return _markdown_rows(table)
+
+
+def _markdown_rows(table: pd.DataFrame) -> str:
     lines = [
         "| target | arm | published figure | band | simulated (95% CI) | inside |",
         "|---|---|---|---|---|---|",

@@ -12,8 +12,17 @@ from typing import NamedTuple
 import numpy as np
 
 # Request kinds, in booking priority: booked appointments first, then new
-# patients, then on-demand contacts.
-SPECIALIST_VISIT, FOLLOWUP, INTAKE, ON_DEMAND = range(4)
+# patients, then on-demand contacts; sessions of a brief course and
+# care-coordinator contacts (M15 content) go to therapists and coordinators,
+# after their stepped-care follow-ups.
+SPECIALIST_VISIT, FOLLOWUP, INTAKE, ON_DEMAND, THERAPY_SESSION, COORDINATION = range(6)
+BOOKED_KINDS = (SPECIALIST_VISIT, FOLLOWUP, THERAPY_SESSION, COORDINATION)
+"""Kinds that are appointments: kept, they build trust (M5); without a slot, they slip (M18)."""
+
+
+def is_booked(kind: np.ndarray) -> np.ndarray:
+    """Mask of requests or encounters that are booked appointments."""
+    return np.isin(kind, BOOKED_KINDS)
 
 
 class Requests(NamedTuple):
@@ -21,7 +30,7 @@ class Requests(NamedTuple):
 
     patient: np.ndarray  # patient index
     role: np.ndarray  # clinician role asked for
-    kind: np.ndarray  # SPECIALIST_VISIT, FOLLOWUP, INTAKE or ON_DEMAND
+    kind: np.ndarray  # one of the request kinds above
 
 
 class Encounters(NamedTuple):

@@ -9,8 +9,8 @@ wrong type fails when the config is composed, and :func:`validate` checks the
 ranges before any work starts.
 
 Sources: "literature: <citation>" = set from a published figure;
-"calibrated" = fitted so the defaults reproduce the targets C1–C5
-(``docs/targets.md``, ``docs/calibration.md``); "judgement: <reason>" = a
+"calibrated" = fitted to the usual-care targets (C1–C3, C5–C8 in fragmented
+care; ``docs/targets.md``, ``docs/calibration.md``); "judgement: <reason>" = a
 plausible value chosen by the authors, open to refit with local data.
 """
 
@@ -49,7 +49,7 @@ class ConfigError(ValueError):
 # inclusive), a phrase for error messages ("kind"), the unit ("unit") and where
 # the value comes from ("source"), one of:
 #   "literature: <citation>"  set from a published figure;
-#   "calibrated"              fitted to the targets C1–C5 (docs/calibration.md);
+#   "calibrated"              fitted to the usual-care targets (docs/calibration.md);
 #   "judgement: <reason>"     a plausible value chosen by the authors, open to refit.
 
 SOURCE_PREFIXES: tuple[str, ...] = ("literature: ", "calibrated", "judgement: ")
@@ -137,6 +137,9 @@ _J_HAZARD = "judgement: log-hazard of about 1.5 per unit, a strong but not overw
 _J_PRESET = "judgement: a middle value; the care-model presets set their own"
 _J_C1 = "judgement: tuned by hand to C1 (alliance partly the patient's own)"
 _J_C34 = "judgement: tuned by hand to C3 and C4"
+_J_FIRST_FIT = "judgement: the first round's fit (partly to C4, no longer a fitting target); kept, not refitted"
+_J_M19 = "judgement: fear-avoidance model (Vlaeyen & Linton 2000); a modest share per week or event"
+_J_M15 = "judgement: no arm fitted to usual care offers brief courses; open to refit with service data"
 _J_TARIFF = "judgement: abstract currency units; a planner replaces them with local tariffs"
 
 
@@ -221,8 +224,14 @@ class PopulationParams:
     initial_activity: float = level(0.65, _J_START)  # activity at zero symptoms
     initial_activity_severity: float = nonneg(0.6, 1.0, "level per share of the PHQ-15 maximum", _J_START)
     initial_activity_sd: float = nonneg(0.08, 1.0, "level on [0, 1]", _J_START)
-    initial_adherence: float = level(0.1, "judgement: little self-management before any plan", "share per week")
+    initial_adherence: float = level(
+        0.0, "judgement: no self-management before presenting, with no plan", "share per week"
+    )
     initial_pacing: float = level(0.1, "judgement: little pacing skill before any advice")
+    # M19 avoidance at entry: fear of symptoms (catastrophising) and severity drive it (Vlaeyen & Linton 2000).
+    initial_avoidance: float = level(0.2, _J_START)  # at zero catastrophising, referred mean severity
+    initial_avoidance_catastrophising: float = nonneg(0.5, 1.0, "level per unit catastrophising", _J_START)
+    initial_avoidance_severity: float = nonneg(0.15, 1.0, "level per unit severity", _J_START)
 
 
 @dataclass(frozen=True)
@@ -323,6 +332,17 @@ class ServiceParams:
     specialist_visits_per_episode: float = positive(3.0, 52.0, "visits", _J_PRESET)  # mean per referral
     specialist_interval_weeks: float = positive(3.0, 52.0, "weeks", _J_PRESET)  # between specialist visits
     case_review_interval_weeks: int = count(0, 104, "weeks", _J_PRESET)  # joint case review every N weeks; 0 = none
+    # M15 content: once per patient, a GP encounter may offer a brief course with a psychologist (or a
+    # physiotherapist on the physio pathway); 0 = never. The coordinated preset says where its value comes from.
+    p_psychosocial_offer_per_visit: float = prob(0.0, _J_PRESET)
+    therapy_course_sessions: float = positive(
+        6.0,
+        52.0,
+        "sessions",
+        "literature: brief CBT for MUS runs 6-12 sessions (Kroenke 2007, Psychosom Med 69:881); "
+        "Physio4FMD 5 sessions (Nielsen et al. 2017, JNNP 88:484)",
+    )  # mean sessions in a brief course (at least one)
+    coordinator_contact_interval_weeks: int = count(0, 104, "weeks", _J_PRESET)  # coordinator check-in; 0 = none
     pacing_guidance: bool = switch(True, _J_PRESET)  # clinicians give pacing advice in encounters (M10)
     feedback: bool = switch(False, _J_PRESET)  # routine outcome monitoring + supervision (M16)
     stepping: bool = switch(False, _J_PRESET)  # outcome-based stepping up (M17)
@@ -341,17 +361,17 @@ class ServiceParams:
 
 @dataclass(frozen=True)
 class MechanismParams:
-    """Coefficients of the patient, dyad and clinician mechanisms M1–M18.
+    """Coefficients of the patient, dyad and clinician mechanisms M1–M19.
 
     Setting an effect coefficient to 0 switches that pathway off, which is how
     the unit tests isolate each mechanism's direction of effect.
     """
 
     # M1 encounter builds bond
-    bond_initial: float = level(0.3, _J_START)  # bond at a first encounter with no transfer
+    bond_initial: float = level(0.55, CALIBRATED)  # bond at a first encounter with no transfer (C6a)
     # First-encounter bond per unit of attachment security, and of trust, above 0.5.
-    attachment_bond: float = nonneg(1.0, 5.0, "bond per unit attachment", _J_C1)
-    trust_bond: float = nonneg(0.8, 5.0, "bond per unit trust", _J_C1)
+    attachment_bond: float = nonneg(3.5, 10.0, "bond per unit attachment", CALIBRATED)  # C6b
+    trust_bond: float = nonneg(1.5, 5.0, "bond per unit trust", "judgement: set with bond_initial for C6 (2nd round)")
     # The gains below multiply warmth, clarity, literacy and reach, and the product is capped at the whole gap,
     # so values above 1 are meaningful (a stronger effect that saturates sooner).
     bond_gain: float = nonneg(0.2, 5.0, "share of the gap per encounter", _J_SHARE)  # closed per warm encounter
@@ -360,8 +380,9 @@ class MechanismParams:
     )  # bond gain x (floor + attachment security)
     early_rapport_boost: float = nonneg(1.5, 10.0, "multiplier", _J_EFFECT)  # extra gain at the first encounters
     early_rapport_weeks: float = positive(3.0, 52.0, "encounters", _J_EFFECT)  # over which the early boost fades
-    goals_initial: float = level(0.25, _J_START)  # agreement on goals before any explanation
-    tasks_initial: float = level(0.2, _J_START)  # agreement on tasks before any plan
+    # Agreement on goals and tasks before any explanation or plan.
+    goals_initial: float = level(0.5, "judgement: outpatients' first WAI-SR goal items sit mid-scale (C6)")
+    tasks_initial: float = level(0.45, "judgement: a little below goals: no plan yet (C6)")
 
     # M2 validation versus dismissal
     validation_stance_logodds: float = nonneg(1.5, 10.0, "log-odds per unit stance", _J_HAZARD)  # biopsychosocial
@@ -389,7 +410,7 @@ class MechanismParams:
     missed_followup_trust_drop: float = prob(0.03, _J_SHARE, "share of trust")  # missed, cancelled or slipped
     contradiction_trust_drop: float = prob(0.08, _J_SHARE, "share of trust")  # contradictory explanation
     contradiction_uncertainty_rise: float = prob(0.2, _J_SHARE, "share of the uncertainty gap")  # added
-    normal_result_trust_drop: float = prob(0.0217, CALIBRATED, "share of trust")  # unexplained normal test result
+    normal_result_trust_drop: float = prob(0.0217, _J_FIRST_FIT, "share of trust")  # unexplained normal test result
     lost_referral_trust_drop: float = prob(0.1, _J_SHARE, "share of trust")  # navigation barrier hit
 
     # M6 honest reporting
@@ -397,9 +418,9 @@ class MechanismParams:
     underreport_share: float = level(0.6, _J_EFFECT, "share of fluctuation")  # hidden with no safety
 
     # M7 adherence
-    adherence_intercept: float = real(-2.1, -10.0, 10.0, "log-odds", _J_C34)  # with nothing going for it
+    adherence_intercept: float = real(-3.5, -10.0, 10.0, "log-odds", CALIBRATED)  # with nothing going for it
     adherence_tasks: float = nonneg(1.5, 10.0, "log-odds per unit", _J_C34)
-    adherence_bond: float = nonneg(2.71, 10.0, "log-odds per unit", CALIBRATED)  # bond with the current clinician
+    adherence_bond: float = nonneg(2.0, 10.0, "log-odds per unit", CALIBRATED)  # bond with the current clinician
     adherence_trust: float = nonneg(0.5, 10.0, "log-odds per unit", _J_C34)
     adherence_self_efficacy: float = nonneg(1.3, 10.0, "log-odds per unit", _J_EFFECT)
     adherence_expectation: float = nonneg(1.0, 10.0, "log-odds per unit", _J_EFFECT)
@@ -407,26 +428,60 @@ class MechanismParams:
     adherence_uncertainty: float = nonneg(1.0, 10.0, "log-odds per unit", _J_EFFECT)
     adherence_rate: float = prob(0.25, _J_SHARE, "share of the gap per week")  # to target adherence
 
-    # M8 self-management drives recovery
-    recovery_per_week: float = nonneg(0.0115, 1.0, "share of (S - floor) per week", CALIBRATED)  # at full adherence
-    natural_recovery_per_week: float = prob(0.00134, CALIBRATED, "share of (S - floor) per week")  # whatever the care
-    contact_recovery_per_week: float = nonneg(0.002, 1.0, "share of (S - floor) per week", _J_EFFECT)  # contact alone
-    symptom_floor_share: float = level(0.25, _J_EFFECT, "share of baseline severity")  # residual severity
-    distress_worsening_per_week: float = nonneg(0.561, 5.0, "PHQ-15 points per week per unit distress", CALIBRATED)
-    distress_reference: float = level(0.45, _J_EFFECT)  # distress that neither worsens nor eases symptoms
-    function_per_symptom_point: float = nonneg(1.8, 10.0, "F points per PHQ-15 point", _J_EFFECT)  # F lost
+    # M8 bounded recovery: latent severity relaxes toward a set point between the patient's floor and 30
+    # (log-odds of the share of that room); self-management pulls it toward the floor, contact a little.
+    symptom_floor_share: float = level(0.25, _J_EFFECT, "share of baseline severity")  # floor no care removes
+    setpoint_share: float = nonneg(0.9, 2.0, "share of (baseline - floor)", CALIBRATED)  # at reference drivers;
+    # 1 = no natural change, below 1 natural improvement (C3)
+    setpoint_distress: float = nonneg(1.0, 10.0, "log-odds per unit distress", CALIBRATED)
+    setpoint_catastrophising: float = nonneg(2.0, 10.0, "log-odds per unit catastrophising", CALIBRATED)
+    setpoint_avoidance: float = nonneg(0.5, 10.0, "log-odds per unit avoidance", _J_M19)
+    setpoint_stress_reactivity: float = nonneg(3.0, 10.0, "log-odds per unit stress reactivity", CALIBRATED)
+    distress_reference: float = level(0.45, "judgement: about the cohort's mean distress at entry")
+    catastrophising_reference: float = level(0.45, "judgement: the population mean (catastrophising_mean)")
+    avoidance_reference: float = level(0.45, "judgement: about the cohort's mean avoidance at entry")
+    stress_reactivity_reference: float = level(0.45, "judgement: the population mean (stress_reactivity_mean)")
+    setpoint_rate: float = prob(0.05, CALIBRATED, "share of the gap per week")  # to the set point
+    recovery_per_week: float = prob(0.07, CALIBRATED, "share of (S - floor) per week")  # at full adherence
+    contact_recovery_per_week: float = prob(0.002, _J_EFFECT, "share of (S - floor) per week")  # contact alone
+
+    # M19 fear-avoidance (avoidance in [0, 1]) and functioning (F, 0–100)
+    avoidance_fear_per_week: float = prob(0.04, _J_M19, "share of the room to 1 per week")  # x catastr. x uncert.
+    avoidance_exposure_per_week: float = prob(0.06, _J_M19, "share of avoidance per week")  # x adherence x pacing
+    validated_avoidance_drop: float = prob(
+        0.05, "judgement: the article: psychological safety 'reduces avoidance behaviors'", "share of avoidance"
+    )  # per validating encounter
+    dismissed_avoidance_rise: float = prob(0.05, _J_M19, "share of the room to 1")  # per dismissal
+    explanation_avoidance_drop: float = prob(0.05, _J_M19, "share of avoidance")  # at full clarity x literacy
+    flare_avoidance_rise: float = prob(0.1, _J_M19, "share of the room to 1")  # per flare
+    function_per_symptom_point: float = nonneg(0.6, 10.0, "F points per PHQ-15 point", CALIBRATED)  # latent
     function_activity: float = nonneg(30.0, 100.0, "F points", _J_EFFECT)  # F lost at zero activity
-    function_distress: float = nonneg(15.0, 100.0, "F points", _J_EFFECT)  # F lost at full distress
-    function_rate: float = prob(0.2, _J_SHARE, "share of the gap per week")  # to target functioning
+    function_distress: float = nonneg(10.0, 100.0, "F points", _J_EFFECT)  # F lost at full distress
+    function_avoidance: float = nonneg(25.0, 100.0, "F points", _J_M19)  # F lost at full avoidance
+    function_self_efficacy: float = nonneg(15.0, 100.0, "F points per unit", _J_EFFECT)  # above 0.5
+    function_pacing: float = nonneg(10.0, 100.0, "F points", _J_EFFECT)  # at full pacing skill: steadier days
+    function_rate: float = prob(0.1, _J_SHARE, "share of the gap per week")  # to target functioning
+    # Activity target: base + weight x self-efficacy x (1 - S/30) + weight x adherence - weight x avoidance.
+    activity_base: float = level(0.15, "judgement: the first build's activity target")
+    activity_self_efficacy: float = nonneg(0.6, 1.0, "activity per unit", "judgement: the first build's value")
+    activity_adherence: float = nonneg(0.25, 1.0, "activity per unit", "judgement: the first build's value")
+    activity_avoidance: float = nonneg(0.3, 1.0, "activity per unit", _J_M19)
 
     # M9 fluctuation, flares, relapse
-    fluctuation_sd: float = nonneg(2.0, 10.0, "PHQ-15 points", _J_C34)  # weekly
+    fluctuation_sd: float = nonneg(3.0, 10.0, "PHQ-15 points", CALIBRATED)  # weekly, at the level below
+    fluctuation_level_points: float = positive(
+        13.0,
+        30.0,
+        "PHQ-15 points",
+        "judgement: the cohort's mean at entry; SD grows with sqrt(level), as a count's",
+    )
     fluctuation_autocorr: float = prob(0.6, _J_EFFECT, "autocorrelation")  # AR(1) of fluctuation
     flare_per_week: float = nonneg(0.04, 5.0, "hazard per week", _J_EFFECT)  # at average reactivity/distress
     flare_stress: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)  # stress reactivity
     flare_distress: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)  # distress
     flare_pacing: float = nonneg(1.0, 10.0, "log-hazard per unit", _J_EFFECT)  # lost per unit pacing skill
-    flare_points: float = points(4.0, _J_EFFECT)  # symptom jump of a flare
+    flare_points: float = points(4.0, _J_EFFECT)  # mean symptom jump of a flare
+    flare_size_spread: float = level(1.0, "judgement: the first build's spread (size 0.5-1.5 x mean)", "share of mean")
     flare_half_life_weeks: float = positive(2.0, 52.0, "weeks", _J_EFFECT)
     flare_relapse_points: float = points(1.0, _J_EFFECT)  # lasting worsening of a flare at zero pacing
     flare_self_efficacy_drop: float = prob(0.15, _J_SHARE, "share of self-efficacy")  # at zero tolerance
@@ -443,6 +498,9 @@ class MechanismParams:
 
     # M11 the feedback loop
     progress_scale_points: float = positive(2.0, 30.0, "PHQ-15 points", _J_EFFECT)  # slow - fast gap = full progress
+    # Weight of this week in the recent (about 2 weeks) and usual (about 20 weeks) symptom levels (EMAs).
+    recent_level_weight: float = prob(0.5, "judgement: the first build's value", "weight")
+    usual_level_weight: float = prob(0.05, "judgement: the first build's value", "weight")
     progress_self_efficacy: float = prob(0.05, _J_SHARE, "share per week per unit progress")
     progress_expectation: float = prob(0.06, _J_SHARE, "share per week per unit progress")
     distress_rate: float = prob(0.15, _J_SHARE, "share of the gap per week")  # to target distress
@@ -479,7 +537,7 @@ class MechanismParams:
     # M14 investigations
     investigation_biomedical: float = nonneg(1.5, 10.0, "log-odds per unit stance", _J_HAZARD)  # biomedical stance
     investigation_uncertainty: float = nonneg(1.0, 10.0, "log-odds per unit", _J_EFFECT)  # patient demand for tests
-    repeat_test_uncertainty: float = prob(0.0295, CALIBRATED, "share of the uncertainty gap per prior test")
+    repeat_test_uncertainty: float = prob(0.0295, _J_FIRST_FIT, "share of the uncertainty gap per prior test")
     # Prior tests that count towards repeat_test_uncertainty.
     repeat_test_cap: int = count(5, 50, "tests", "judgement: beyond five, more tests add no new doubt")
     reassurance_distress_drop: float = prob(0.05, _J_SHARE, "share of distress")  # brief relief, explained result
@@ -500,10 +558,19 @@ class MechanismParams:
     )  # reported PHQ-15 at which referral odds are the service's tendency
     referral_uncertainty: float = nonneg(1.0, 10.0, "log-odds per unit", _J_EFFECT)  # per unit uncertainty
 
+    # M15 uptake of a brief course (M3, M5: "as trust grows, patients become more receptive to psychosocial
+    # approaches"): log-odds at trust and clearest explanation 0.5, and per unit of each above 0.5.
+    uptake_logodds: float = real(0.0, -10.0, 10.0, "log-odds", _J_M15)
+    uptake_trust: float = nonneg(2.0, 10.0, "log-odds per unit trust", _J_M15)
+    uptake_explanation: float = nonneg(2.0, 10.0, "log-odds per unit explanation", _J_M15)
+
     # M16 clinician reflection and feedback
     learning_per_week: float = nonneg(0.02, 1.0, "share of the skill gap per week", _J_SHARE)  # at reflective 1
     feedback_repair_boost: float = nonneg(0.5, 10.0, "relative rise", _J_EFFECT)  # in repair chance with feedback
     feedback_validation_logodds: float = nonneg(0.4, 10.0, "log-odds", _J_EFFECT)  # for off-track patients
+    reflection_humility: float = nonneg(
+        0.5, 5.0, "share of the learning rate", "judgement: the article: reflection helps 'notice hidden biases'"
+    )  # cultural-humility learning
 
     # M18 capacity and waiting
     waiting_trust_drop: float = prob(0.02, _J_SHARE, "share of trust per week")  # waiting for a first visit

@@ -137,7 +137,7 @@ class PatientState:
             lo,
             hi,
         )
-        self.adherence = np.full(n, pop.initial_adherence)  # share of self-management carried out per week
+        self.adherence = np.full(n, pop.initial_adherence)  # share of self-management carried out per week (M7)
         self.pacing = np.full(n, pop.initial_pacing)  # skill at pacing activity (M10)
 
         # --- symptoms and functioning ---
@@ -161,6 +161,9 @@ class PatientState:
         self.referral_due_week = np.full(n, NEVER, np.int32)  # pending specialist referral
         self.specialist_visits_left = np.zeros(n, np.int32)
         self.next_specialist_week = np.full(n, NEVER, np.int32)
+        self.therapy_sessions_left = np.zeros(n, np.int32)  # brief psychological / physio course (M15)
+        self.next_therapy_week = np.full(n, NEVER, np.int32)
+        self.psychosocial_offered = np.zeros(n, bool)  # a brief course has been offered (once per patient)
         self.care_start_week = np.full(n, NEVER, np.int32)
         self.step_start_reported = np.zeros(n)  # reported PHQ-15 when the step began (M17)
         self.dismissed_week = np.full(n, NEVER, np.int32)
@@ -174,6 +177,7 @@ class PatientState:
         self.investigations = np.zeros(n, np.int32)
         self.emergency = np.zeros(n, np.int32)
         self.referrals = np.zeros(n, np.int32)
+        self.psychosocial_uptakes = np.zeros(n, np.int32)  # brief courses taken up (M15)
         self.ruptures = np.zeros(n, np.int32)
         self.repairs = np.zeros(n, np.int32)
         self.flares = np.zeros(n, np.int32)
@@ -193,6 +197,19 @@ class PatientState:
         self.same_clinician_pairs = np.zeros(n, np.int32)  # consecutive pairs, for SECON
         self.recycled_sumsq = np.zeros(n, np.int64)  # sum n_i^2 of recycled dyads, for COC
         self.recycled_max = np.zeros(n, np.int32)  # largest n_i of recycled dyads, for UPC
+
+        # --- M19 fear-avoidance (drawn last, so the draws above are unchanged) ---
+        z_avoid = gen.standard_normal(n)
+        # avoidance of symptom-provoking activity, 0–1: fear of symptoms (catastrophising) and severity drive it
+        self.avoidance = np.clip(
+            pop.initial_avoidance
+            + pop.initial_avoidance_catastrophising * self.catastrophising
+            + pop.initial_avoidance_severity * sev
+            + sd * z_avoid,
+            lo,
+            hi,
+        )
+        self.explanation_received = np.zeros(n)  # clearest explanation had so far, 0–1 (M3 -> M15 uptake)
 
 
 def apply_campaign(p: PatientState, service: ServiceParams) -> None:
@@ -237,6 +254,11 @@ class DyadState:
     def set_current(self, patient: np.ndarray, slot: np.ndarray) -> None:
         """Record the slot of each patient's latest encounter."""
         self.current[patient] = slot
+        self._flat = None
+
+    def forget_current(self, patient: np.ndarray) -> None:
+        """Patients who start again elsewhere have no latest clinician (M13)."""
+        self.current[patient] = -1
         self._flat = None
 
     def flat(self, patient: np.ndarray, slot: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ from ..core.state import DyadState, PatientState
 if TYPE_CHECKING:
     from .model import CareModel
 
+FLOOR_TOLERANCE = 1e-9  # PHQ-15 points: latent severity this far below the floor is rounding, not a breach
 IMPROVEMENT_POINTS = 3.0  # PHQ-15 change that is clinically meaningful (Kroenke et al. 2002)
 
 _COUNTERS = ("investigations", "emergency", "flares", "ruptures", "repairs", "referrals")
@@ -205,6 +206,7 @@ def patient_table(model: CareModel) -> pd.DataFrame:
         "wsas_baseline": wsas(f0),
         "wsas_final": wsas(f1),
         "symptoms_week12": p.symptoms_week12,
+        "below_floor": p.latent < model.mechanisms.symptom_floor_share * s0 - FLOOR_TOLERANCE,
         "improved": (s0 - s1) >= IMPROVEMENT_POINTS,
         "deteriorated": (s1 - s0) >= IMPROVEMENT_POINTS,
         "alliance_third": p.alliance_third,
@@ -229,6 +231,7 @@ def patient_table(model: CareModel) -> pd.DataFrame:
         "investigations": p.investigations,
         "emergency": p.emergency,
         "referrals": p.referrals,
+        "psychosocial_uptakes": p.psychosocial_uptakes,
         "coc": coc,
         "upc": upc,
         "secon": secon,

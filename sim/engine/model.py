@@ -10,11 +10,12 @@ The order of one week, followed line by line by :meth:`CareModel.step`:
 4. Capacity: clinicians fill their slots; unmet follow-ups slip (M18 -> M5).
 5. Encounters: alliance, validation, explanation, trust, pacing advice,
    ruptures and repair, investigations (M1–M6, M10, M12, M14).
-6. Pathway: next appointments, referrals and lost referrals (M15), outcome
+6. Pathway: next appointments, referrals and lost referrals, offers of a
+   brief psychological or physiotherapy course (M15), outcome
    reviews with stepping and discharge on *reported* symptoms (M6, M17), joint
    case reviews (M15, M12); open ruptures lapse (M12); waiting counts (M18).
 7. Self-management and recovery: adherence, activity, flares, symptoms,
-   the progress loop, distress and functioning (M7–M11).
+   the progress loop, avoidance, distress and functioning (M7–M11, M19).
 8. Emergency attendances (M13, M14) and disengagement (M13).
 9. Clinician reflection with feedback (M16).
 10. Record the week's aggregates.
@@ -155,7 +156,7 @@ class CareModel(Model):
 
         # 1. Presentation and doctor shopping.
         pathways.present(p, week)
-        engagement.represent(p, week, mech, streams)
+        engagement.represent(p, d, week, mech, streams)
 
         # 2–4. Demand, routing, capacity.
         req = pathways.demand(p, week, service, mech, streams)
@@ -172,6 +173,7 @@ class CareModel(Model):
         pathways.advance_schedules(enc, p, week, service)
         reported = alliance.reported_symptoms(p, d, mech)
         pathways.refer(enc, reported, p, week, service, mech, streams, self.costs.referral)
+        pathways.offer_psychosocial(enc, p, week, service, mech, streams)
         pathways.review(p, reported, week, service)
         repaired = pathways.case_review(p, d, week, service, mech, streams, self.costs.case_review)
         has_open = d.rupture_week[repaired] != NEVER
@@ -189,6 +191,7 @@ class CareModel(Model):
         recovery.recovery(p, idx, self.seen, mech)
         recovery.symptoms(p, idx, mech, streams)
         recovery.feedback_loop(p, idx, mech)
+        recovery.avoidance(p, idx, mech)
         recovery.distress_and_function(p, idx, mech)
         recovery.count_adherence(p, idx)
         if week == ON_TRACK_WEEK:

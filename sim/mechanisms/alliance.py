@@ -3,10 +3,11 @@
 M ids: M1 bond, M2 validation/dismissal, M3 explanation, M4 cultural humility,
 M5 trust, M6 honest reporting, M10 pacing advice, M12 ruptures and repair,
 M14 investigations ordered in an encounter; the encounter side of M15
-(alliance transfer, message coherence) and M16 (feedback raises validation
-and repair).
+(alliance transfer, message coherence), M16 (feedback raises validation
+and repair) and M19 (validation, dismissal and explanation move avoidance).
 Parameters: ``MechanismParams`` sections M1–M6, M10 (``pacing_gain``), M12,
-M14, M16 (``feedback_*``); ``ServiceParams.message_coherence``,
+M14, M16 (``feedback_*``), M19 (``validated_avoidance_drop``,
+``dismissed_avoidance_rise``, ``explanation_avoidance_drop``); ``ServiceParams.message_coherence``,
 ``alliance_transfer``, ``pacing_guidance``, ``feedback``,
 ``p_investigation_per_visit``, ``p_results_explained``.
 Streams: ``Stream.COHERENCE``, ``VALIDATION``, ``RUPTURE``, ``REPAIR``,
@@ -15,7 +16,7 @@ State read: patients' traits (attachment security, health literacy, cultural
 group), ``trust``, ``stigma``, ``uncertainty``, ``progress``, ``in_flare``,
 ``symptoms``, ``symptoms_slow``; clinicians' traits; dyads.
 State written: patients' ``trust``, ``distress``, ``stigma``, ``uncertainty``,
-``pacing`` and the encounter counters (``visits``, ``encounters``,
+``pacing``, ``avoidance``, ``explanation_received`` and the encounter counters (``visits``, ``encounters``,
 ``validations``, ``dismissals``, ``dismissed_week``, ``contradictions``,
 ``ruptures``, ``repairs``, ``investigations``, ``cost``, continuity
 bookkeeping, ``alliance_third``); every dyad array (bond, goals, tasks,
@@ -30,10 +31,10 @@ effects of meeting one clinician, in this order:
 2. Cultural mismatch scales what the clinician achieves, unless offset by
    cultural humility (M4).
 3. The experience is validated or dismissed (M2), which moves distress,
-   trust, bond and stigma.
+   trust, bond, stigma and avoidance (M19).
 4. A validating encounter builds bond, most at the first encounters (M1).
-5. A clear explanation raises goal and task agreement and lowers uncertainty,
-   in proportion to health literacy (M3).
+5. A clear explanation raises goal and task agreement and lowers uncertainty
+   and avoidance (M19), in proportion to health literacy (M3).
 6. A booked appointment kept as promised builds trust (M5).
 7. Pacing advice builds pacing skill (M10).
 8. A rupture may open; an open rupture from an earlier encounter may be
@@ -47,7 +48,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.encounters import FOLLOWUP, SPECIALIST_VISIT, Encounters
+from ..core.encounters import Encounters, is_booked
 from ..core.maths import logistic, logit
 from ..core.params import MechanismParams, ServiceParams
 from ..core.state import (
@@ -198,6 +199,8 @@ def encounter(
     p.distress[v] -= mech.validated_distress_drop * rv * p.distress[v]
     p.trust[v] += mech.validated_trust_gain * rv * (1.0 - p.trust[v])
     p.validations[v] += 1
+    p.avoidance[v] -= mech.validated_avoidance_drop * rv * p.avoidance[v]  # M19: safety reduces avoidance
+    p.avoidance[s] += mech.dismissed_avoidance_rise * (1.0 - p.avoidance[s])  # M19
     p.distress[s] += mech.dismissed_distress_rise * (1.0 - p.distress[s])
     p.trust[s] -= mech.dismissed_trust_drop * p.trust[s]
     p.stigma[s] += mech.dismissed_stigma_rise * (1.0 - p.stigma[s])
@@ -219,9 +222,11 @@ def encounter(
     d.goals[k] += np.minimum(mech.goals_gain * clear, 1.0) * (1.0 - d.goals[k])
     d.tasks[k] += np.minimum(mech.tasks_gain * clear, 1.0) * (1.0 - d.tasks[k])
     p.uncertainty[pat] -= np.minimum(mech.uncertainty_drop * clear, 1.0) * p.uncertainty[pat]
+    p.avoidance[pat] -= np.minimum(mech.explanation_avoidance_drop * clear, 1.0) * p.avoidance[pat]  # M19
+    p.explanation_received[pat] = np.maximum(p.explanation_received[pat], clear)  # M15 uptake
 
     # 6. M5 predictability: a booked appointment that happens as promised.
-    booked = pat[(enc.kind == FOLLOWUP) | (enc.kind == SPECIALIST_VISIT)]
+    booked = pat[is_booked(enc.kind)]
     p.trust[booked] += mech.kept_followup_trust_gain * (1.0 - p.trust[booked])
 
     # 7. M10 pacing advice.

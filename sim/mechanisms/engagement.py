@@ -8,15 +8,18 @@ Streams: ``Stream.DROPOUT``, ``REPRESENT``, ``EMERGENCY``, ``EMERGENCY_TEST``.
 State read: ``status``, ``trust``, ``progress``, ``distress``, ``uncertainty``,
 ``in_flare``, ``dismissed_week``; the current dyad's alliance and open rupture.
 State written: ``status``, ``dropout_week``, ``ever_disengaged``,
-``presentation_week``, ``lead``, ``care_step``, pending appointments
-(``next_followup_week``, ``referral_due_week``, ``specialist_visits_left``),
+``presentation_week``, ``lead``, ``care_step``, ``team`` and the latest dyad
+(a shopper moves to the next team), pending appointments
+(``next_followup_week``, ``referral_due_week``, ``specialist_visits_left``,
+``therapy_sessions_left``),
 ``emergency``, ``cost``, and through :func:`~sim.mechanisms.investigations.record_tests`
 ``investigations`` and ``uncertainty``.
 
 :func:`disengage` drops patients out of care with a weekly hazard that falls
 with alliance, trust and perceived progress and rises with an open rupture or a
 fresh dismissal (M13). :func:`represent` brings disengaged patients back to a
-new front door (doctor shopping), where continuity starts again from nothing.
+new front door, the next team (doctor shopping), where they meet new
+clinicians and continuity starts again from nothing.
 :func:`emergencies` sends patients to the emergency department, more often in
 a flare, when distressed or uncertain, and when no one is looking after them;
 emergency departments often test, and unexplained normal results feed the
@@ -60,10 +63,16 @@ def disengage(
     p.next_followup_week[leave] = NEVER
     p.referral_due_week[leave] = NEVER
     p.specialist_visits_left[leave] = 0
+    p.therapy_sessions_left[leave] = 0
 
 
-def represent(p: PatientState, week: int, mech: MechanismParams, streams: Streams) -> None:
-    """M13 doctor shopping: disengaged patients present again elsewhere, from scratch."""
+def represent(p: PatientState, d: DyadState, week: int, mech: MechanismParams, streams: Streams) -> None:
+    """M13 doctor shopping: disengaged patients present again elsewhere, from scratch.
+
+    Elsewhere is the next team (practice or department) of every role, so the
+    patient meets new clinicians, and no one there knows the old alliance:
+    the new team starts without a lead and without alliance carried over.
+    """
     u = streams.uniform(Stream.REPRESENT, p.n)
     hazard = mech.represent_per_week * (mech.represent_distress_floor + p.distress)
     back = np.flatnonzero((p.status == DISENGAGED) & (u < hazard_to_prob(hazard)))
@@ -71,6 +80,8 @@ def represent(p: PatientState, week: int, mech: MechanismParams, streams: Stream
     p.presentation_week[back] = week
     p.lead[back] = -1
     p.care_step[back] = GP_LED
+    p.team[back] += 1  # the next team of each role (teams are taken modulo their number)
+    d.forget_current(back)
 
 
 def emergencies(

@@ -1,19 +1,20 @@
 """Clinician reflection and feedback (M16).
 
 M ids: M16.
-Parameters: ``MechanismParams.learning_per_week``; ``ServiceParams.feedback``;
+Parameters: ``MechanismParams.learning_per_week``, ``reflection_humility``; ``ServiceParams.feedback``;
 clinicians' ``reflective_practice`` (``WorkforceParams``).
 Streams: none.
 State read: this week's encounters, patients' ``progress``, clinicians'
 ``reflective_practice``.
-State written: clinicians' ``validation``, ``pacing_advice``, ``repair_skill``.
+State written: clinicians' ``validation``, ``pacing_advice``, ``repair_skill``,
+``cultural_humility``.
 
 With routine outcome feedback, supervision and peer review switched on
 (``ServiceParams.feedback``), each clinician sees which of this week's patients
 are not on track (no perceived progress) and improves validation, pacing
-advice and rupture repair, at a rate set by their reflective practice and by
-how many of their patients are struggling. Without feedback, skills stay where
-training left them.
+advice, rupture repair and (by ``reflection_humility``) cultural humility, at
+a rate set by their reflective practice and by how many of their patients are
+struggling. Without feedback, skills stay where training left them.
 """
 
 from __future__ import annotations
@@ -35,3 +36,5 @@ def reflect(enc: Encounters, p: PatientState, c: ClinicianState, service: Servic
     rate = np.minimum(mech.learning_per_week * c.reflective_practice * share, 1.0)
     for skill in (c.validation, c.pacing_advice, c.repair_skill):
         skill += rate * (1.0 - skill)
+    # Reflection on what went wrong also surfaces hidden biases (the article): cultural humility grows.
+    c.cultural_humility += mech.reflection_humility * rate * (1.0 - c.cultural_humility)

@@ -1,24 +1,30 @@
 """Care pathways: who asks for care, whom they see, and who gets a slot.
 
 M ids: M15 care coordination (continuity, referrals, navigation barriers,
-case reviews), M17 stepped care, M18 capacity and waiting; the trust costs of
-missed follow-ups and lost referrals (M5).
+case reviews) and its content (brief psychological or physiotherapy courses,
+whose uptake follows trust and explanation, M5 and M3; coordinator contacts),
+M17 stepped care, M18 capacity and waiting; the trust costs of missed
+follow-ups and lost referrals (M5).
 Parameters: every ``ServiceParams`` field except the training and campaign
 ones; ``MechanismParams`` ``missed_followup_trust_drop``,
 ``lost_referral_trust_drop``, ``waiting_trust_drop``, ``demand_*``,
-``referral_*``, ``case_review_repair``; ``WorkforceParams.team_size``.
+``referral_*``, ``uptake_*``, ``case_review_repair``; ``WorkforceParams.team_size``.
 Streams: ``Stream.FOLLOWUP_KEPT``, ``ON_DEMAND``, ``EPISODE_LENGTH``,
 ``ROUTE_LEAD``, ``ROUTE_PICK``, ``SLOT_TIEBREAK``, ``REFERRAL``,
-``REFERRAL_LOST``, ``REFERRAL_DELAY``, ``CASE_REVIEW_REPAIR``.
+``REFERRAL_LOST``, ``REFERRAL_DELAY``, ``CASE_REVIEW_REPAIR``,
+``PSYCHOSOCIAL_OFFER``, ``PSYCHOSOCIAL_UPTAKE``, ``COURSE_LENGTH``.
 State read: ``status``, ``presentation_week``, ``care_step``,
 ``therapy_role``, ``team``, ``lead``, ``distress``, ``in_flare``,
-``uncertainty``, reported symptoms (M6); clinicians' ``by_role`` and
+``uncertainty``, ``trust``, ``explanation_received``, reported symptoms (M6);
+clinicians' ``by_role`` and
 ``capacity``; dyads' goals, tasks and ruptures.
 State written: ``status``, schedules (``next_followup_week``,
 ``referral_due_week``, ``specialist_visits_left``, ``next_specialist_week``,
-``care_start_week``, ``discharge_week``), ``care_step``,
+``care_start_week``, ``discharge_week``, ``therapy_sessions_left``,
+``next_therapy_week``, ``psychosocial_offered``), ``care_step``,
 ``step_start_reported``, ``lead``, ``trust``, counters (``missed_followups``,
-``referrals``, ``waiting_weeks``, ``cost``); dyads' goals and tasks at case
+``referrals``, ``psychosocial_uptakes``, ``waiting_weeks``, ``cost``); dyads'
+goals and tasks at case
 reviews.
 
 The service side of the model: demand for encounters, routing to clinicians
@@ -35,7 +41,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.encounters import FOLLOWUP, INTAKE, ON_DEMAND, SPECIALIST_VISIT, Encounters, Requests
+from ..core.encounters import (
+    COORDINATION,
+    FOLLOWUP,
+    INTAKE,
+    ON_DEMAND,
+    SPECIALIST_VISIT,
+    THERAPY_SESSION,
+    Encounters,
+    Requests,
+    is_booked,
+)
 from ..core.maths import hazard_to_prob, logistic, logit
 from ..core.params import MechanismParams, ServiceParams
 from ..core.state import (
@@ -91,7 +107,11 @@ def demand(
     3. A due specialist visit is requested.
     4. A due scheduled follow-up is booked with chance ``followup_reliability``;
        otherwise it is missed (ad hoc care) and trust pays (M5).
-    5. Anyone else in care may ask for an on-demand GP contact, more often when
+    5. A due session of a brief psychological or physiotherapy course is
+       requested (M15 content).
+    6. A care-coordinator contact falls due every
+       ``coordinator_contact_interval_weeks`` of care (M15 content).
+    7. Anyone else in care may ask for an on-demand GP contact, more often when
        distressed or in a flare.
     """
     n = p.n
@@ -127,6 +147,15 @@ def demand(
         p.next_followup_week[missed_idx] = week + followup_interval(p, missed_idx, service)
     kept_idx = np.flatnonzero(kept)
     role[kept_idx], kind[kept_idx] = followup_role(p, kept_idx), FOLLOWUP
+
+    therapy_due = in_care & (kind < 0) & (p.therapy_sessions_left > 0) & (p.next_therapy_week <= week)
+    role[therapy_due], kind[therapy_due] = p.therapy_role[therapy_due], THERAPY_SESSION
+
+    interval = service.coordinator_contact_interval_weeks
+    if interval > 0:
+        weeks_in = week - p.care_start_week
+        coordination = in_care & (kind < 0) & (weeks_in > 0) & (weeks_in % interval == 0)
+        role[coordination], kind[coordination] = COORDINATOR, COORDINATION
 
     free = in_care & (kind < 0)
     hazard = mech.demand_per_week * np.exp(mech.demand_distress * (p.distress - 0.5) + mech.demand_flare * p.in_flare)
@@ -200,7 +229,7 @@ def allocate(
 
 def unmet(req: Requests, accepted: np.ndarray, p: PatientState, mech: MechanismParams) -> None:
     """Requests without a slot: follow-ups slip and trust pays (M18 -> M5)."""
-    slipped = req.patient[~accepted & ((req.kind == FOLLOWUP) | (req.kind == SPECIALIST_VISIT))]
+    slipped = req.patient[~accepted & is_booked(req.kind)]
     p.missed_followups[slipped] += 1
     p.trust[slipped] -= mech.missed_followup_trust_drop * p.trust[slipped]
 
@@ -219,6 +248,10 @@ def advance_schedules(enc: Encounters, p: PatientState, week: int, service: Serv
     spec = enc.patient[enc.kind == SPECIALIST_VISIT]
     p.specialist_visits_left[spec] -= 1
     p.next_specialist_week[spec] = week + max(round(service.specialist_interval_weeks), 1)
+
+    course = enc.patient[enc.kind == THERAPY_SESSION]
+    p.therapy_sessions_left[course] -= 1
+    p.next_therapy_week[course] = week + max(round(service.therapy_interval_weeks), 1)
 
     # The first clinician seen in each role becomes the named lead (M15).
     no_lead = p.lead[enc.patient, enc.role] < 0
@@ -270,6 +303,43 @@ def refer(
     sent = referred[u_lost[referred] >= service.p_referral_lost]
     delay = np.floor(-np.log1p(-u_delay[sent]) * service.referral_delay_weeks).astype(np.int32)
     p.referral_due_week[sent] = week + 1 + delay
+
+
+def offer_psychosocial(
+    enc: Encounters,
+    p: PatientState,
+    week: int,
+    service: ServiceParams,
+    mech: MechanismParams,
+    streams: Streams,
+) -> None:
+    """M15 content: a GP may offer a brief psychological or physiotherapy course; uptake follows trust (M5, M3).
+
+    Once per patient, with chance ``p_psychosocial_offer_per_visit`` per GP
+    encounter in care. The patient takes it up with a chance that rises with
+    trust and with the clearest explanation they have had ("as trust grows,
+    patients become more receptive to psychosocial approaches"). A course has
+    ``therapy_course_sessions`` sessions on average (at least one), every
+    ``therapy_interval_weeks``, with a psychologist or, on the physiotherapy
+    pathway, a physiotherapist.
+    """
+    u_offer = streams.uniform(Stream.PSYCHOSOCIAL_OFFER, p.n)
+    u_uptake = streams.uniform(Stream.PSYCHOSOCIAL_UPTAKE, p.n)
+    u_length = streams.uniform(Stream.COURSE_LENGTH, p.n)
+    pat = enc.patient[enc.role == GP]
+    pat = pat[(p.status[pat] == IN_CARE) & ~p.psychosocial_offered[pat]]
+    offered = pat[u_offer[pat] < service.p_psychosocial_offer_per_visit]
+    p.psychosocial_offered[offered] = True
+    x = (
+        mech.uptake_logodds
+        + mech.uptake_trust * (p.trust[offered] - 0.5)
+        + mech.uptake_explanation * (p.explanation_received[offered] - 0.5)
+    )
+    took = offered[u_uptake[offered] < logistic(x)]
+    mean_extra = max(service.therapy_course_sessions - 1.0, 0.0)
+    p.therapy_sessions_left[took] = 1 + np.floor(-np.log1p(-u_length[took]) * mean_extra).astype(np.int32)
+    p.next_therapy_week[took] = week + 1
+    p.psychosocial_uptakes[took] += 1
 
 
 def review(p: PatientState, reported: np.ndarray, week: int, service: ServiceParams) -> None:
