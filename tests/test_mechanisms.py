@@ -179,10 +179,16 @@ def test_m7_adherence_follows_tasks_trust_self_efficacy_and_falls_with_distress(
     p.adherence[:] = 0.3
     p.status[:] = IN_CARE  # only patients who have presented self-manage
     recovery.adherence(p, d, slice(None), m.mechanisms)
-    a = p.adherence
+    a = p.adherence.copy()
     assert a[1] > a[0]  # task agreement
     assert a[2] > a[3]  # trust vs distress
     assert a[4] > a[0]  # self-efficacy
+    # Knock-out: with every slope at zero, these patients' adherence no longer differs.
+    slopes = ("tasks", "bond", "trust", "self_efficacy", "expectation", "distress", "uncertainty")
+    off = dataclasses.replace(m.mechanisms, **{f"adherence_{k}": 0.0 for k in slopes})
+    p.adherence[:] = 0.3
+    recovery.adherence(p, d, slice(None), off)
+    assert np.all(p.adherence == p.adherence[0])
 
 
 def test_m8_adherence_not_contact_drives_recovery():
