@@ -568,6 +568,13 @@ def test_m13_doctor_shoppers_go_to_another_team_and_meet_new_clinicians():
     assert n_teams > 1
     team_of = {int(c): k % n_teams for k, c in enumerate(gps)}
     assert all(team_of[int(a)] != team_of[int(b)] for a, b in zip(before, after, strict=True))
+    # Knock-out: nobody comes back, so nobody changes team or forgets their clinician.
+    p.status[:] = DISENGAGED
+    d.current[:] = 0
+    teams = p.team.copy()
+    off = dataclasses.replace(m.mechanisms, represent_per_week=0.0)
+    engagement.represent(p, d, 6, off, m.streams)
+    assert np.all(p.team == teams) and np.all(d.current == 0) and np.all(p.status == DISENGAGED)
 
 
 def test_m16_reflection_with_feedback_raises_cultural_humility():
