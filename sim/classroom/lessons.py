@@ -37,6 +37,8 @@ SETTING_LABELS: dict[str, str] = {
     "training_humility": "every clinician's cultural humility (0–1) shifted by",
     "p_rupture_base": "rupture chance per encounter (0–1)",
     "p_repair": "repair chance per encounter with a skilled clinician (0–1)",
+    "p_psychosocial_offer_per_visit": "brief psychological or physio course offered per GP visit (0–1)",
+    "coordinator_contact_interval_weeks": "care-coordinator contact every (weeks; 0 = none)",
 }
 
 
@@ -108,6 +110,9 @@ def _shown(value: object, key: str) -> str:
 COORDINATED = ArmSetup("coordinated care", "coordinated")
 FRAGMENTED = ArmSetup("fragmented care", "fragmented")
 
+_GP_ONLY = {"p_psychosocial_offer_per_visit": 0.0, "coordinator_contact_interval_weeks": 0}
+"""Coordinated care without its brief courses and coordinator contacts."""
+
 LESSONS: dict[str, Lesson] = {
     "free_play": Lesson(
         title="Coordinated vs fragmented care",
@@ -145,8 +150,10 @@ LESSONS: dict[str, Lesson] = {
             "One patient: the orange bond, goals and tasks fall back each time a new clinician appears "
             "(grey ticks mark encounters).",
         ),
-        blue=ArmSetup("one named clinician", "coordinated", {"continuity": 0.95}),
-        orange=ArmSetup("whoever is free", "coordinated", {"continuity": 0.0}),
+        # Only continuity differs; the brief courses and coordinator contacts of coordinated care (M15
+        # content) are off in both arms, so the one named clinician is the GP.
+        blue=ArmSetup("one named clinician", "coordinated", {"continuity": 0.95, **_GP_ONLY}),
+        orange=ArmSetup("whoever is free", "coordinated", {"continuity": 0.0, **_GP_ONLY}),
     ),
     "dismissal_and_shopping": Lesson(
         title="Dismissal and doctor shopping",
