@@ -29,6 +29,9 @@ services = st.builds(
     referral_delay_weeks=st.floats(0.0, 20.0),
     specialist_visits_per_episode=st.floats(1.0, 8.0),
     case_review_interval_weeks=st.integers(0, 12),
+    p_psychosocial_offer_per_visit=unit,
+    therapy_course_sessions=st.floats(1.0, 12.0),
+    coordinator_contact_interval_weeks=st.integers(0, 12),
     pacing_guidance=st.booleans(),
     feedback=st.booleans(),
     stepping=st.booleans(),
@@ -48,6 +51,12 @@ mechanisms = st.builds(
     flare_per_week=st.floats(0.0, 2.0),
     flare_points=st.floats(0.0, 30.0),
     recovery_per_week=unit,
+    setpoint_rate=unit,
+    setpoint_share=st.floats(0.0, 2.0),
+    setpoint_distress=st.floats(0.0, 10.0),
+    fluctuation_sd=st.floats(0.0, 10.0),
+    avoidance_fear_per_week=unit,
+    avoidance_exposure_per_week=unit,
     dropout_per_week=st.floats(0.0, 1.0),
     represent_per_week=st.floats(0.0, 1.0),
     boom_per_week=st.floats(0.0, 1.0),
@@ -77,6 +86,8 @@ BOUNDED_01 = (
     "activity",
     "pacing",
     "stigma",
+    "avoidance",
+    "explanation_received",
 )
 
 
@@ -94,6 +105,10 @@ def test_states_stay_in_bounds_and_patients_are_conserved(service, mech, populat
             assert np.all(np.isfinite(values)), name
             assert values.min() >= 0.0 and values.max() <= 1.0, name
         assert 0.0 <= p.symptoms.min() and p.symptoms.max() <= 30.0
+        # M8: latent severity never leaves [floor, 30]; no self-management before presenting.
+        floor = mech.symptom_floor_share * p.baseline_severity
+        assert np.all(p.latent >= floor - 1e-9) and np.all(p.latent <= 30.0)
+        assert np.all(p.adherence[p.status == NOT_PRESENTED] == 0.0)
         assert 0.0 <= p.function.min() and p.function.max() <= 100.0
         used = d.clinician >= 0
         # A slot is empty exactly when it has never held an encounter (new dyads fill these first).
