@@ -99,13 +99,19 @@ def main(argv: list[str] | None = None) -> int:
     base = ["experiment=compare_care_models", *size_overrides(args)]
     folder = args.out or results_folder("calibration")
     try:
-        reference = validation_config(base).run.reference_arm
-        targets = fitted_targets(load_targets(args.targets), reference)
+        published = load_targets(args.targets)
         free = load_free_parameters(args.params)
         for p in free:  # every name and range must compose before the budget is spent
             for value in (p["low"], p["high"]):
                 config = validation_config([*base, f"{p['name']}={value}"])
-        check_arms(targets, list(config.arms))
+        check_arms(published, list(config.arms))
+        reference = config.run.reference_arm
+        targets = fitted_targets(published, reference)  # the protocol: fit usual care only
+        if not targets:
+            raise ConfigError(
+                f"config error: {args.targets}: no target is measured in the reference arm {reference!r} "
+                "(arm: each or arm: " + reference + ", no versus); calibration fits only those"
+            )
         check_before_work(config, folder)
     except ConfigError as err:
         return config_error(err)

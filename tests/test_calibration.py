@@ -71,12 +71,21 @@ def test_local_targets_in_the_same_format(tmp_path):
     assert loss(table) < len(table)  # every value inside its band scores below 1
 
 
+def test_a_one_sided_band_scores_zero_inside_and_grows_outside():
+    row = {"target": "C7a", "arm": "a", "band_low": float("-inf"), "band_high": 0.02}
+    inside = pd.DataFrame([{**row, "simulated": 0.01}])
+    near, far = (pd.DataFrame([{**row, "simulated": v}]) for v in (0.03, 0.05))
+    assert loss(inside) == 0.0
+    assert 1.0 < loss(near) < loss(far)
+
+
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
         ({"metric": "happiness", "band": [0, 1]}, "metric = 'happiness' is not allowed"),
         ({"metric": "share_improved", "band": [0.8, 0.2]}, "band = [0.8, 0.2] is not allowed"),
         ({"metric": "share_improved", "band": [0, 1], "colour": "red"}, "unknown keys ['colour']"),
+        ({"metric": "share_improved", "band": [float("-inf"), float("inf")]}, "band = [-inf, inf] is not allowed"),
     ],
 )
 def test_bad_targets_are_refused_with_the_key(tmp_path, entry, message):
@@ -144,4 +153,13 @@ def test_calibration_refuses_a_bad_parameter_before_spending_the_budget(tmp_path
     params.write_text(yaml.safe_dump({"parameters": [{"name": "mechanisms.no_such_thing", "low": 0, "high": 1}]}))
     assert calibrate.main(["--trials", "50", "--params", str(params), "--out", str(tmp_path / "c")]) == 2
     assert "no_such_thing" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
+
+
+def test_calibration_refuses_targets_with_nothing_measured_in_usual_care(tmp_path, capsys):
+    path = tmp_path / "effects_only.yaml"
+    entry = {"id": "E", "metric": "effect_size_symptoms", "arm": "coordinated", "versus": "fragmented", "band": [0, 1]}
+    path.write_text(yaml.safe_dump({"targets": [entry]}))
+    assert calibrate.main(["--trials", "2", "--targets", str(path), "--out", str(tmp_path / "c")]) == 2
+    assert "no target is measured in the reference arm 'fragmented'" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
