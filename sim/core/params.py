@@ -59,28 +59,78 @@ LIT_PHQ15 = "literature: Kroenke, Spitzer & Williams 2002 (PHQ-15 scale and cut-
 CALIBRATED = "calibrated"
 
 
-def _param(default: Any, lo: float | None, hi: float | None, kind: str, unit: str, source: str) -> Any:
-    return field(default=default, metadata={"lo": lo, "hi": hi, "kind": kind, "unit": unit, "source": source})
+PRIOR_FAMILIES: tuple[str, ...] = ("beta", "uniform", "lognormal", "normal")
+"""Distribution families a prior may use (each truncated to its parameter's range when sampled)."""
 
 
-def prob(default: float, source: str, unit: str = "probability") -> Any:
+@dataclass(frozen=True)
+class Prior:
+    """What is known about a parameter before the targets are fitted, for the probabilistic sensitivity analysis.
+
+    A prior is centred on its parameter's default, so a recalibrated default
+    moves its prior along: beta has mean = default and SD = ``spread`` x
+    default; lognormal has median = default and SD of the log = ``spread``;
+    normal has mean = default and SD = ``spread`` (in the parameter's unit);
+    uniform spans default ± ``spread``. A draw is truncated to the parameter's
+    declared range. A prior on a service parameter describes how far every
+    arm's value may lie from its preset: a draw shifts each arm's value by
+    (draw - default).
+
+    Attributes:
+        family: One of ``PRIOR_FAMILIES``.
+        spread: The family's spread, as above.
+        group: The parameter group it belongs to (value of information is reported per group).
+        why: One line: the source or the judgement behind the spread.
+    """
+
+    family: str
+    spread: float
+    group: str
+    why: str
+
+    def parameters(self, default: float) -> tuple[float, float]:
+        """The family's own two parameters for this default: beta (alpha, beta), uniform (low, high),
+        lognormal (mu, sigma of the log), normal (mean, SD)."""
+        if self.family == "beta":
+            sd = self.spread * default
+            n = default * (1.0 - default) / sd**2 - 1.0
+            return default * n, (1.0 - default) * n
+        if self.family == "lognormal":
+            return math.log(default), self.spread
+        if self.family == "normal":
+            return default, self.spread
+        if self.family == "uniform":
+            return default - self.spread, default + self.spread
+        raise ConfigError(f"config error: prior family {self.family!r}; allowed: {', '.join(PRIOR_FAMILIES)}")
+
+
+def _param(
+    default: Any, lo: float | None, hi: float | None, kind: str, unit: str, source: str, prior: Prior | None = None
+) -> Any:
+    meta = {"lo": lo, "hi": hi, "kind": kind, "unit": unit, "source": source}
+    if prior is not None:
+        meta["prior"] = prior
+    return field(default=default, metadata=meta)
+
+
+def prob(default: float, source: str, unit: str = "probability", prior: Prior | None = None) -> Any:
     """A probability or share in [0, 1]."""
-    return _param(default, 0.0, 1.0, "a probability in [0, 1]", unit, source)
+    return _param(default, 0.0, 1.0, "a probability in [0, 1]", unit, source, prior)
 
 
-def level(default: float, source: str, unit: str = "level on [0, 1]") -> Any:
+def level(default: float, source: str, unit: str = "level on [0, 1]", prior: Prior | None = None) -> Any:
     """A psychological state or trait level in [0, 1]."""
-    return _param(default, 0.0, 1.0, "a level in [0, 1]", unit, source)
+    return _param(default, 0.0, 1.0, "a level in [0, 1]", unit, source, prior)
 
 
-def nonneg(default: float, hi: float, unit: str, source: str) -> Any:
+def nonneg(default: float, hi: float, unit: str, source: str, prior: Prior | None = None) -> Any:
     """A non-negative real number up to ``hi`` (rate, effect size, cost)."""
-    return _param(default, 0.0, hi, f"a number in [0, {hi:g}]", unit, source)
+    return _param(default, 0.0, hi, f"a number in [0, {hi:g}]", unit, source, prior)
 
 
-def positive(default: float, hi: float, unit: str, source: str) -> Any:
+def positive(default: float, hi: float, unit: str, source: str, prior: Prior | None = None) -> Any:
     """A strictly positive real number up to ``hi``."""
-    return _param(default, 1e-12, hi, f"a number > 0 and <= {hi:g}", unit, source)
+    return _param(default, 1e-12, hi, f"a number > 0 and <= {hi:g}", unit, source, prior)
 
 
 def count(default: int, hi: int, unit: str, source: str, lo: int = 0) -> Any:
@@ -88,9 +138,9 @@ def count(default: int, hi: int, unit: str, source: str, lo: int = 0) -> Any:
     return _param(default, lo, hi, f"a whole number in [{lo}, {hi}]", unit, source)
 
 
-def real(default: float, lo: float, hi: float, unit: str, source: str) -> Any:
+def real(default: float, lo: float, hi: float, unit: str, source: str, prior: Prior | None = None) -> Any:
     """A real number in [lo, hi] that may be negative (a log-odds shift, a centred effect)."""
-    return _param(default, lo, hi, f"a number in [{lo:g}, {hi:g}]", unit, source)
+    return _param(default, lo, hi, f"a number in [{lo:g}, {hi:g}]", unit, source, prior)
 
 
 def points(default: float, source: str, unit: str = "PHQ-15 points") -> Any:
@@ -141,6 +191,22 @@ _J_FIRST_FIT = "judgement: the first round's fit (partly to C4, no longer a fitt
 _J_M19 = "judgement: fear-avoidance model (Vlaeyen & Linton 2000); a modest share per week or event"
 _J_M15 = "judgement: no arm fitted to usual care offers brief courses; open to refit with service data"
 _J_TARIFF = "judgement: abstract currency units; a planner replaces them with local tariffs"
+
+# Priors (issue #15), centred on each default (see Prior): what the probabilistic sensitivity analysis draws.
+# A calibrated value is known only as well as the usual-care targets, with their wide bands, pin it down; the
+# spreads are judgement until a posterior from the targets replaces them.
+_WHY_FIT = "judgement: the bands of the usual-care targets allow about ±30% around the fitted value"
+_P_ALLIANCE = Prior("lognormal", 0.3, "alliance", _WHY_FIT)
+_P_ALLIANCE_LEVEL = Prior("beta", 0.3, "alliance", _WHY_FIT)
+_P_ENGAGE = Prior("lognormal", 0.3, "engagement", _WHY_FIT)
+_P_ENGAGE_LOGODDS = Prior("normal", 0.5, "engagement", "judgement: the fit allows about ±0.5 on the log-odds scale")
+_P_COURSE = Prior("lognormal", 0.3, "natural course", _WHY_FIT)
+_P_SELF_CARE = Prior("lognormal", 0.3, "self-management", _WHY_FIT)
+_P_TESTS = Prior("lognormal", 0.3, "tests", _WHY_FIT)
+_P_TESTS_SHARE = Prior("beta", 0.3, "tests", "judgement: a first-round fit, kept; about ±30%")
+_P_TRAINING = Prior("normal", 0.1, "clinician training", "judgement: validation achieved may miss the preset by ±0.1")
+_P_REFERRAL = Prior("normal", 0.03, "care process", "judgement: referral tendency may miss the preset by ±0.03")
+_P_SPECIALIST = Prior("normal", 0.75, "care process", "judgement: visits per referral may miss the preset by ±0.75")
 
 
 @dataclass(frozen=True)
@@ -324,12 +390,16 @@ class ServiceParams:
     followup_interval_weeks: float = positive(6.0, 104.0, "weeks", _J_PRESET)  # scheduled GP review interval
     therapy_interval_weeks: float = positive(2.0, 104.0, "weeks", _J_PRESET)  # at therapy / MDT steps
     followup_reliability: float = prob(0.6, _J_PRESET)  # chance a scheduled follow-up is booked and kept
-    p_referral_per_visit: float = prob(0.1, _J_PRESET)  # specialist referral tendency per GP encounter
+    p_referral_per_visit: float = prob(
+        0.1, _J_PRESET, prior=_P_REFERRAL
+    )  # specialist referral tendency per GP encounter
     p_investigation_per_visit: float = prob(0.15, _J_PRESET)  # test-ordering tendency per medical encounter
     p_results_explained: float = prob(0.4, _J_PRESET)  # a normal result comes with an explanation (M14)
     p_referral_lost: float = prob(0.1, _J_PRESET)  # navigation barrier: referral lost in the system
     referral_delay_weeks: float = nonneg(6.0, 104.0, "weeks", _J_PRESET)  # mean wait for a first specialist visit
-    specialist_visits_per_episode: float = positive(3.0, 52.0, "visits", _J_PRESET)  # mean per referral
+    specialist_visits_per_episode: float = positive(
+        3.0, 52.0, "visits", _J_PRESET, prior=_P_SPECIALIST
+    )  # mean per referral
     specialist_interval_weeks: float = positive(3.0, 52.0, "weeks", _J_PRESET)  # between specialist visits
     case_review_interval_weeks: int = count(0, 104, "weeks", _J_PRESET)  # joint case review every N weeks; 0 = none
     # M15 content: once per patient, a GP encounter may offer a brief course with a psychologist (or a
@@ -347,7 +417,9 @@ class ServiceParams:
     feedback: bool = switch(False, _J_PRESET)  # routine outcome monitoring + supervision (M16)
     stepping: bool = switch(False, _J_PRESET)  # outcome-based stepping up (M17)
     training_warmth: float = real(0.0, -1.0, 1.0, "level on [0, 1]", _J_PRESET)  # shift of every clinician's warmth
-    training_validation: float = real(0.0, -1.0, 1.0, "level on [0, 1]", _J_PRESET)  # ... of validation propensity
+    training_validation: float = real(
+        0.0, -1.0, 1.0, "level on [0, 1]", _J_PRESET, prior=_P_TRAINING
+    )  # ... of validation propensity
     training_clarity: float = real(0.0, -1.0, 1.0, "level on [0, 1]", _J_PRESET)  # ... of explanation clarity
     training_humility: float = real(0.0, -1.0, 1.0, "level on [0, 1]", _J_PRESET)  # ... of cultural humility
     campaign_delay_reduction: float = prob(0.0, _J_PRESET, "share")  # anti-stigma campaign: cut in help-seeking delay
@@ -368,9 +440,11 @@ class MechanismParams:
     """
 
     # M1 encounter builds bond
-    bond_initial: float = level(0.55, CALIBRATED)  # bond at a first encounter with no transfer (C6a)
+    bond_initial: float = level(
+        0.55, CALIBRATED, prior=_P_ALLIANCE_LEVEL
+    )  # bond at a first encounter with no transfer (C6a)
     # First-encounter bond per unit of attachment security, and of trust, above 0.5.
-    attachment_bond: float = nonneg(3.5, 10.0, "bond per unit attachment", CALIBRATED)  # C6b
+    attachment_bond: float = nonneg(3.5, 10.0, "bond per unit attachment", CALIBRATED, prior=_P_ALLIANCE)  # C6b
     trust_bond: float = nonneg(1.5, 5.0, "bond per unit trust", "judgement: set with bond_initial for C6 (2nd round)")
     # The gains below multiply warmth, clarity, literacy and reach, and the product is capped at the whole gap,
     # so values above 1 are meaningful (a stronger effect that saturates sooner).
@@ -410,7 +484,9 @@ class MechanismParams:
     missed_followup_trust_drop: float = prob(0.03, _J_SHARE, "share of trust")  # missed, cancelled or slipped
     contradiction_trust_drop: float = prob(0.08, _J_SHARE, "share of trust")  # contradictory explanation
     contradiction_uncertainty_rise: float = prob(0.2, _J_SHARE, "share of the uncertainty gap")  # added
-    normal_result_trust_drop: float = prob(0.0217, _J_FIRST_FIT, "share of trust")  # unexplained normal test result
+    normal_result_trust_drop: float = prob(
+        0.0217, _J_FIRST_FIT, "share of trust", prior=_P_TESTS_SHARE
+    )  # unexplained normal test result
     lost_referral_trust_drop: float = prob(0.1, _J_SHARE, "share of trust")  # navigation barrier hit
 
     # M6 honest reporting
@@ -418,9 +494,13 @@ class MechanismParams:
     underreport_share: float = level(0.6, _J_EFFECT, "share of fluctuation")  # hidden with no safety
 
     # M7 adherence
-    adherence_intercept: float = real(-3.5, -10.0, 10.0, "log-odds", CALIBRATED)  # with nothing going for it
+    adherence_intercept: float = real(
+        -3.5, -10.0, 10.0, "log-odds", CALIBRATED, prior=_P_ENGAGE_LOGODDS
+    )  # with nothing going for it
     adherence_tasks: float = nonneg(1.5, 10.0, "log-odds per unit", _J_C34)
-    adherence_bond: float = nonneg(2.0, 10.0, "log-odds per unit", CALIBRATED)  # bond with the current clinician
+    adherence_bond: float = nonneg(
+        2.0, 10.0, "log-odds per unit", CALIBRATED, prior=_P_ENGAGE
+    )  # bond with the current clinician
     adherence_trust: float = nonneg(0.5, 10.0, "log-odds per unit", _J_C34)
     adherence_self_efficacy: float = nonneg(1.3, 10.0, "log-odds per unit", _J_EFFECT)
     adherence_expectation: float = nonneg(1.0, 10.0, "log-odds per unit", _J_EFFECT)
@@ -431,18 +511,26 @@ class MechanismParams:
     # M8 bounded recovery: latent severity relaxes toward a set point between the patient's floor and 30
     # (log-odds of the share of that room); self-management pulls it toward the floor, contact a little.
     symptom_floor_share: float = level(0.25, _J_EFFECT, "share of baseline severity")  # floor no care removes
-    setpoint_share: float = nonneg(0.9, 2.0, "share of (baseline - floor)", CALIBRATED)  # at reference drivers;
+    setpoint_share: float = nonneg(
+        0.9, 2.0, "share of (baseline - floor)", CALIBRATED, prior=_P_COURSE
+    )  # at reference drivers;
     # 1 = no natural change, below 1 natural improvement (C3)
-    setpoint_distress: float = nonneg(1.0, 10.0, "log-odds per unit distress", CALIBRATED)
-    setpoint_catastrophising: float = nonneg(2.0, 10.0, "log-odds per unit catastrophising", CALIBRATED)
+    setpoint_distress: float = nonneg(1.0, 10.0, "log-odds per unit distress", CALIBRATED, prior=_P_COURSE)
+    setpoint_catastrophising: float = nonneg(
+        2.0, 10.0, "log-odds per unit catastrophising", CALIBRATED, prior=_P_COURSE
+    )
     setpoint_avoidance: float = nonneg(0.5, 10.0, "log-odds per unit avoidance", _J_M19)
-    setpoint_stress_reactivity: float = nonneg(3.0, 10.0, "log-odds per unit stress reactivity", CALIBRATED)
+    setpoint_stress_reactivity: float = nonneg(
+        3.0, 10.0, "log-odds per unit stress reactivity", CALIBRATED, prior=_P_COURSE
+    )
     distress_reference: float = level(0.45, "judgement: about the cohort's mean distress at entry")
     catastrophising_reference: float = level(0.45, "judgement: the population mean (catastrophising_mean)")
     avoidance_reference: float = level(0.45, "judgement: about the cohort's mean avoidance at entry")
     stress_reactivity_reference: float = level(0.45, "judgement: the population mean (stress_reactivity_mean)")
-    setpoint_rate: float = prob(0.05, CALIBRATED, "share of the gap per week")  # to the set point
-    recovery_per_week: float = prob(0.07, CALIBRATED, "share of (S - floor) per week")  # at full adherence
+    setpoint_rate: float = prob(0.05, CALIBRATED, "share of the gap per week", prior=_P_COURSE)  # to the set point
+    recovery_per_week: float = prob(
+        0.07, CALIBRATED, "share of (S - floor) per week", prior=_P_SELF_CARE
+    )  # at full adherence
     contact_recovery_per_week: float = prob(0.002, _J_EFFECT, "share of (S - floor) per week")  # contact alone
 
     # M19 fear-avoidance (avoidance in [0, 1]) and functioning (F, 0–100)
@@ -454,7 +542,9 @@ class MechanismParams:
     dismissed_avoidance_rise: float = prob(0.05, _J_M19, "share of the room to 1")  # per dismissal
     explanation_avoidance_drop: float = prob(0.05, _J_M19, "share of avoidance")  # at full clarity x literacy
     flare_avoidance_rise: float = prob(0.1, _J_M19, "share of the room to 1")  # per flare
-    function_per_symptom_point: float = nonneg(0.6, 10.0, "F points per PHQ-15 point", CALIBRATED)  # latent
+    function_per_symptom_point: float = nonneg(
+        0.6, 10.0, "F points per PHQ-15 point", CALIBRATED, prior=_P_SELF_CARE
+    )  # latent
     function_activity: float = nonneg(30.0, 100.0, "F points", _J_EFFECT)  # F lost at zero activity
     function_distress: float = nonneg(10.0, 100.0, "F points", _J_EFFECT)  # F lost at full distress
     function_avoidance: float = nonneg(25.0, 100.0, "F points", _J_M19)  # F lost at full avoidance
@@ -468,7 +558,9 @@ class MechanismParams:
     activity_avoidance: float = nonneg(0.3, 1.0, "activity per unit", _J_M19)
 
     # M9 fluctuation, flares, relapse
-    fluctuation_sd: float = nonneg(3.0, 10.0, "PHQ-15 points", CALIBRATED)  # weekly, at the level below
+    fluctuation_sd: float = nonneg(
+        3.0, 10.0, "PHQ-15 points", CALIBRATED, prior=_P_COURSE
+    )  # weekly, at the level below
     fluctuation_level_points: float = positive(
         13.0,
         30.0,
@@ -523,7 +615,9 @@ class MechanismParams:
     case_review_repair: float = prob(0.3, _J_EFFECT)  # repair chance of an open rupture at a case review
 
     # M13 disengagement and doctor shopping
-    dropout_per_week: float = nonneg(0.00224, 5.0, "hazard per week", CALIBRATED)  # at reference alliance/trust
+    dropout_per_week: float = nonneg(
+        0.00224, 5.0, "hazard per week", CALIBRATED, prior=_P_ENGAGE
+    )  # at reference alliance/trust
     dropout_alliance: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)  # lost per unit alliance
     dropout_trust: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)  # lost per unit trust
     dropout_progress: float = nonneg(1.0, 10.0, "log-hazard per unit", _J_EFFECT)  # lost per unit progress
@@ -537,7 +631,9 @@ class MechanismParams:
     # M14 investigations
     investigation_biomedical: float = nonneg(1.5, 10.0, "log-odds per unit stance", _J_HAZARD)  # biomedical stance
     investigation_uncertainty: float = nonneg(1.0, 10.0, "log-odds per unit", _J_EFFECT)  # patient demand for tests
-    repeat_test_uncertainty: float = prob(0.0295, _J_FIRST_FIT, "share of the uncertainty gap per prior test")
+    repeat_test_uncertainty: float = prob(
+        0.0295, _J_FIRST_FIT, "share of the uncertainty gap per prior test", prior=_P_TESTS_SHARE
+    )
     # Prior tests that count towards repeat_test_uncertainty.
     repeat_test_cap: int = count(5, 50, "tests", "judgement: beyond five, more tests add no new doubt")
     reassurance_distress_drop: float = prob(0.05, _J_SHARE, "share of distress")  # brief relief, explained result
@@ -546,7 +642,7 @@ class MechanismParams:
     demand_per_week: float = nonneg(0.04, 5.0, "hazard per week", _J_EFFECT)  # on-demand GP contact, reference
     demand_distress: float = nonneg(2.0, 10.0, "log-hazard per unit", _J_EFFECT)
     demand_flare: float = nonneg(1.5, 10.0, "log-hazard", _J_HAZARD)  # in a flare
-    emergency_per_week: float = nonneg(0.0191, 5.0, "hazard per week", CALIBRATED)  # reference patient
+    emergency_per_week: float = nonneg(0.0191, 5.0, "hazard per week", CALIBRATED, prior=_P_TESTS)  # reference patient
     emergency_flare: float = nonneg(1.5, 10.0, "log-hazard", _J_HAZARD)  # in a flare
     emergency_distress: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)
     emergency_uncertainty: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)
