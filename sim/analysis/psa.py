@@ -64,7 +64,9 @@ def uncertain_parameters(config: Config) -> list[UncertainParameter]:
 
 
 def _uncertain(path: str, default: float, f: dataclasses.Field) -> UncertainParameter:
-    return UncertainParameter(path, float(default), float(f.metadata["lo"]), float(f.metadata["hi"]), f.metadata["prior"])
+    return UncertainParameter(
+        path, float(default), float(f.metadata["lo"]), float(f.metadata["hi"]), f.metadata["prior"]
+    )
 
 
 def distribution(p: UncertainParameter) -> stats.rv_continuous:

@@ -285,9 +285,9 @@ def build_psa_report(
             "mean_net_benefit": f"mean net benefit at {settings.wtp:,.0f}/QALY",
         }
     )
-    voi_view = voi.assign(
-        per_patient=voi["per_patient"].map(_money), population=voi["population"].map(_money)
-    ).rename(columns={"per_patient": "per patient", "population": "population"})
+    voi_view = voi.assign(per_patient=voi["per_patient"].map(_money), population=voi["population"].map(_money)).rename(
+        columns={"per_patient": "per patient", "population": "population"}
+    )
     plain = (
         f"<p>Across {n_draws} draws of the uncertain parameters, <b>{html.escape(winner)}</b> has the highest "
         f"expected net benefit at {settings.wtp:,.0f} currency units per QALY, and it is the most cost-effective "
