@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", type=_positive, default=5.0, help="years the decision stands (default 5)")
     parser.add_argument("--out", type=Path, help="results folder (default results/psa/<timestamp>)")
     parser.add_argument("overrides", nargs="*", help="model config overrides, e.g. arms.fragmented.continuity=0.4")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # overrides may come before or after the options
     folder = args.out or results_folder("psa")
     overrides = [
         f"population.n_patients={args.patients}",

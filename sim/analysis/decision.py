@@ -83,7 +83,7 @@ def metamodel_fit(values: np.ndarray, parameters: np.ndarray) -> np.ndarray:
 
     Each parameter enters through an additive cubic-spline basis (six terms);
     with two to four parameters their pairwise products are added. The basis
-    is cut to a fifth of the draws at most (the first columns kept: each
+    is cut to a tenth of the draws at most (the first columns kept: each
     parameter's linear term first), so the fit cannot interpolate noise.
 
     Args:
@@ -98,7 +98,7 @@ def metamodel_fit(values: np.ndarray, parameters: np.ndarray) -> np.ndarray:
     if 2 <= x.shape[1] <= 4:
         z = (x - x.mean(axis=0)) / np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
         columns += [z[:, i] * z[:, j] for i in range(x.shape[1]) for j in range(i + 1, x.shape[1])]
-    columns = columns[: max(1, values.shape[0] // 5)]
+    columns = columns[: max(1, values.shape[0] // 10)]
     design = np.column_stack([np.ones(values.shape[0]), *columns])
     coef, *_ = np.linalg.lstsq(design, values, rcond=None)
     return design @ coef

@@ -1,0 +1,159 @@
+"""Priors next to the declarations, the PSA's draws, and a tiny run of ``python -m experiments.psa``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments import psa as psa_cli
+from experiments.schema import compose_config
+from sim.analysis.psa import apply_draw, distribution, draw_config, sample_priors, uncertain_parameters
+from sim.core.params import CALIBRATED, MechanismParams
+from sim.outputs.report import economics
+
+TINY = ["--patients", "60", "run.weeks=8"]
+
+
+@pytest.fixture(scope="module")
+def config():
+    return compose_config()
+
+
+def test_every_calibrated_parameter_and_the_top_ranked_levers_have_a_prior(config) -> None:
+    paths = {p.path for p in uncertain_parameters(config)}
+    calibrated = {
+        f"mechanisms.{f.name}" for f in dataclasses.fields(MechanismParams) if f.metadata["source"] == CALIBRATED
+    }
+    assert len(calibrated) == 8
+    assert calibrated <= paths
+    assert {"arms.training_validation", "arms.specialist_visits_per_episode", "arms.p_referral_per_visit"} <= paths
+
+
+def test_every_prior_lies_within_its_range_and_is_centred_on_the_default(config) -> None:
+    for p in uncertain_parameters(config):
+        dist = distribution(p)
+        inside = dist.cdf(p.hi) - dist.cdf(p.lo)
+        assert inside > 0.99, f"{p.path}: only {inside:.3f} of the prior within [{p.lo}, {p.hi}]"
+        centre = dist.median() if p.prior.family == "lognormal" else dist.mean()
+        assert centre == pytest.approx(p.default, rel=1e-9, abs=1e-12), p.path
+        assert p.prior.why.startswith(("judgement: ", "literature: ")), p.path
+        assert p.prior.group
+
+
+def test_draws_are_in_range_reproducible_and_centred(config) -> None:
+    params = uncertain_parameters(config)
+    draws = sample_priors(params, 4000, seed=3)
+    pd.testing.assert_frame_equal(draws, sample_priors(params, 4000, seed=3))
+    assert not draws.equals(sample_priors(params, 4000, seed=4))
+    for p in params:
+        values = draws[p.path]
+        assert values.between(p.lo, p.hi).all(), p.path
+        centre = values.median() if p.prior.family == "lognormal" else values.mean()
+        sd = distribution(p).std()
+        assert abs(centre - p.default) < 4 * sd / np.sqrt(len(values)) * 1.3, p.path
+
+
+def test_a_draw_sets_mechanisms_and_shifts_every_arm_keeping_their_differences(config) -> None:
+    params = uncertain_parameters(config)
+    values = {p.path: p.default for p in params}
+    values["mechanisms.dropout_per_week"] = 0.004
+    values["arms.specialist_visits_per_episode"] = 3.5  # default 3.0: every arm +0.5
+    drawn = apply_draw(config, params, values)
+    assert drawn.mechanisms.dropout_per_week == 0.004
+    for arm, service in config.arms.items():
+        assert drawn.arms[arm].specialist_visits_per_episode == pytest.approx(
+            service.specialist_visits_per_episode + 0.5
+        )
+        assert drawn.arms[arm].continuity == service.continuity
+    same = apply_draw(config, params, {p.path: p.default for p in params})
+    assert same == config
+
+
+def test_every_arm_of_a_draw_runs_on_one_seed_and_draws_differ(config) -> None:
+    params = uncertain_parameters(config)
+    values = {p.path: p.default for p in params}
+    a, b = draw_config(config, params, values, 0), draw_config(config, params, values, 1)
+    assert a.run.replicates == 1 and a.run.seed != b.run.seed
+
+
+def test_tiny_psa_writes_the_table_and_report_with_the_report_economics(tmp_path, capsys) -> None:
+    out = tmp_path / "psa"
+    assert psa_cli.main(["--draws", "3", "--jobs", "1", "--out", str(out), *TINY]) == 0
+    table = pd.read_parquet(out / "psa.parquet")
+    arms = list(compose_config().arms)
+    assert len(table) == 3 * len(arms)
+    assert table.groupby("draw")["seed"].nunique().eq(1).all()
+    assert table.groupby("draw")["mechanisms.adherence_bond"].nunique().eq(1).all()
+    for name in ("curves.csv", "voi.csv", "best.csv", "report.html", "manifest.json", "config.yaml"):
+        assert (out / name).is_file(), name
+    html = (out / "report.html").read_text()
+    for section in ("Acceptability curves", "Value of information", "psa_voi", "psa_best", "data:image/png"):
+        assert section in html
+    # Costs and QALYs are the decision report's: rerun draw 1 as an experiment and compare.
+    from sim.analysis.experiment import run_experiment
+
+    base = compose_config("population.n_patients=60", "run.weeks=8", "run.seed=0", "run.jobs=1")
+    params = uncertain_parameters(base)
+    row = table[table["draw"] == 1].iloc[0]
+    cfg = draw_config(base, params, {p.path: float(row[p.path]) for p in params}, 1)
+    econ = economics(run_experiment(cfg)).set_index("arm")
+    got = table[table["draw"] == 1].set_index("arm")
+    assert got["cost"].to_dict() == pytest.approx(econ["cost"].to_dict(), rel=1e-12)
+    assert got["qalys"].to_dict() == pytest.approx(econ["qalys"].to_dict(), rel=1e-12)
+
+
+def test_psa_is_the_same_serial_and_parallel(tmp_path) -> None:
+    psa_cli.main(["--draws", "2", "--jobs", "1", "--out", str(tmp_path / "a"), *TINY])
+    psa_cli.main(["--draws", "2", "--jobs", "2", "--out", str(tmp_path / "b"), *TINY])
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "a/psa.parquet"), pd.read_parquet(tmp_path / "b/psa.parquet")
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--draws", "1"], "--draws"),
+        (["--wtp", "-5"], "--wtp"),
+        (["--posterior", "nowhere.parquet"], "--posterior"),
+        (["mechanisms.dropout_per_week=99"], "dropout_per_week"),
+    ],
+)
+def test_bad_input_is_refused_in_one_line_before_any_work(tmp_path, capsys, args, needle) -> None:
+    out = tmp_path / "psa"
+    assert exit_code([*args, "--out", str(out), *TINY]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and needle in err
+    assert not out.exists()
+
+
+def test_a_posterior_missing_a_parameter_is_refused(tmp_path, capsys) -> None:
+    sample = pd.DataFrame({"mechanisms.adherence_bond": [2.5, 2.9]})
+    sample.to_parquet(tmp_path / "post.parquet")
+    code = psa_cli.main(["--posterior", str(tmp_path / "post.parquet"), "--out", str(tmp_path / "psa"), *TINY])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "has no column" in err and "mechanisms." in err
+    assert not (tmp_path / "psa").exists()
+
+
+def test_a_posterior_sample_replaces_the_priors(tmp_path, config) -> None:
+    params = uncertain_parameters(config)
+    sample = sample_priors(params, 2, seed=9).drop(columns="draw")
+    sample["mechanisms.dropout_per_week"] = [0.001, 0.003]
+    sample.to_parquet(tmp_path / "post.parquet")
+    out = tmp_path / "psa"
+    assert psa_cli.main(["--posterior", str(tmp_path / "post.parquet"), "--out", str(out), "--jobs", "1", *TINY]) == 0
+    table = pd.read_parquet(out / "psa.parquet")
+    assert sorted(table["mechanisms.dropout_per_week"].unique()) == [0.001, 0.003]
+
+
+def exit_code(argv: list[str]) -> int:
+    """The command's exit status, whether ``main`` returns it or argparse exits with it."""
+    try:
+        return psa_cli.main(argv)
+    except SystemExit as stop:
+        return int(stop.code)
