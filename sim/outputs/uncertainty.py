@@ -272,22 +272,28 @@ def build_psa_report(
             ],
             "why": [p.prior.why for p in parameters],
         }
+    ).set_index("parameter")
+    best_view = (
+        best.assign(
+            p_highest_net_benefit=best["p_highest_net_benefit"].map("{:.0%}".format),
+            p_best_functioning=best["p_best_functioning"].map("{:.0%}".format),
+            mean_cost=best["mean_cost"].map(_money),
+            mean_qalys=best["mean_qalys"].map("{:.3f}".format),
+            mean_net_benefit=best["mean_net_benefit"].map(_money),
+        )
+        .set_index("arm")
+        .rename(
+            columns={
+                "p_highest_net_benefit": f"P(highest net benefit at {settings.wtp:,.0f}/QALY)",
+                "p_best_functioning": "P(best functioning at the horizon)",
+                "mean_cost": "mean cost per patient",
+                "mean_qalys": "mean QALYs per patient",
+                "mean_net_benefit": f"mean net benefit at {settings.wtp:,.0f}/QALY",
+            }
+        )
     )
-    best_view = best.assign(
-        p_highest_net_benefit=best["p_highest_net_benefit"].map("{:.0%}".format),
-        p_best_functioning=best["p_best_functioning"].map("{:.0%}".format),
-    ).rename(
-        columns={
-            "p_highest_net_benefit": f"P(highest net benefit at {settings.wtp:,.0f}/QALY)",
-            "p_best_functioning": "P(best functioning at the horizon)",
-            "mean_cost": "mean cost per patient",
-            "mean_qalys": "mean QALYs per patient",
-            "mean_net_benefit": f"mean net benefit at {settings.wtp:,.0f}/QALY",
-        }
-    )
-    voi_view = voi.assign(per_patient=voi["per_patient"].map(_money), population=voi["population"].map(_money)).rename(
-        columns={"per_patient": "per patient", "population": "population"}
-    )
+    voi_view = voi.assign(per_patient=voi["per_patient"].map(_money), population=voi["population"].map(_money))
+    voi_view = voi_view.set_index("group").rename(columns={"per_patient": "per patient"})
     plain = (
         f"<p>Across {n_draws} draws of the uncertain parameters, <b>{html.escape(winner)}</b> has the highest "
         f"expected net benefit at {settings.wtp:,.0f} currency units per QALY, and it is the most cost-effective "
