@@ -52,7 +52,8 @@ def frontier(costs: np.ndarray, effects: np.ndarray, wtp: np.ndarray) -> tuple[n
 def evpi(values: np.ndarray) -> float:
     """Expected value of perfect information per patient: E[max_d NB_d] - max_d E[NB_d]."""
     values = np.asarray(values, dtype=float)
-    return float(values.max(axis=1).mean() - values.mean(axis=0).max())
+    # Never below 0 (it is an expectation of a non-negative gap): a negative value is rounding.
+    return float(max(0.0, values.max(axis=1).mean() - values.mean(axis=0).max()))
 
 
 def population_evpi(per_patient: float, patients_per_year: float, years: float, discount_rate: float) -> float:
