@@ -21,6 +21,17 @@ def evpi_two_normal(mu: float, sigma: float) -> float:
     return sigma * norm.pdf(mu / sigma) - abs(mu) * norm.cdf(-abs(mu) / sigma)
 
 
+def costlier_and_better(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Costs and QALYs of A (0, 0) and B: 2,000 (SD 500) more and 0.1 (SD 0.05) QALY more.
+
+    The mean incremental net benefit of B is 0 at 20,000 per QALY.
+    """
+    rng = np.random.default_rng(seed)
+    d_qaly = rng.normal(0.1, 0.05, N)
+    d_cost = rng.normal(2000.0, 500.0, N)
+    return np.column_stack([np.zeros(N), d_cost]), np.column_stack([np.zeros(N), d_qaly])
+
+
 @pytest.mark.parametrize(("mu", "sigma"), [(0.0, 100.0), (50.0, 100.0), (-120.0, 80.0), (300.0, 100.0)])
 def test_evpi_matches_the_closed_form_for_normal_net_benefits(mu: float, sigma: float) -> None:
     rng = np.random.default_rng(1)
@@ -43,12 +54,7 @@ def test_closed_form_is_the_integral_it_claims() -> None:
 
 
 def test_ceac_is_one_half_where_the_mean_incremental_net_benefit_is_zero() -> None:
-    rng = np.random.default_rng(2)
-    # Strategy B costs 2,000 more and gains 0.1 QALY more on average: INB mean is 0 at 20,000 per QALY.
-    d_qaly = rng.normal(0.1, 0.05, N)
-    d_cost = rng.normal(2000.0, 500.0, N)
-    costs = np.column_stack([np.zeros(N), d_cost])
-    effects = np.column_stack([np.zeros(N), d_qaly])
+    costs, effects = costlier_and_better(seed=2)
     curve = ceac(costs, effects, np.array([0.0, 20_000.0, 200_000.0]))
     assert curve.sum(axis=1) == pytest.approx(1.0)
     se = np.sqrt(0.25 / N)
@@ -60,11 +66,7 @@ def test_ceac_is_one_half_where_the_mean_incremental_net_benefit_is_zero() -> No
 
 
 def test_frontier_follows_the_highest_expected_net_benefit() -> None:
-    rng = np.random.default_rng(3)
-    d_qaly = rng.normal(0.1, 0.05, N)
-    d_cost = rng.normal(2000.0, 500.0, N)
-    costs = np.column_stack([np.zeros(N), d_cost])
-    effects = np.column_stack([np.zeros(N), d_qaly])
+    costs, effects = costlier_and_better(seed=3)
     optimal, prob = frontier(costs, effects, np.array([10_000.0, 30_000.0]))
     assert list(optimal) == [0, 1]  # below 20,000 per QALY keep A, above switch to B
     expected = ceac(costs, effects, np.array([10_000.0, 30_000.0]))

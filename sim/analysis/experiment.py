@@ -29,6 +29,7 @@ from ..core.streams import replicate_seed
 if TYPE_CHECKING:
     from ..engine.model import CareModel
 
+
 OUTCOMES: dict[str, str] = {
     "function_final": "Functioning at the horizon (0-100, higher better)",
     "function_change": "Change in functioning from baseline (points)",
@@ -147,15 +148,23 @@ def worker_count(config: Config, runs: int) -> int:
 def _simulate_all(config: Config, tasks: list[tuple[str, int]]) -> Iterator[tuple[int, RunTables]]:
     """``(task index, tables)`` of every run, in the order the runs finish.
 
-    Runs go to separate processes (the engine holds the GIL, so threads would
-    not help). Every run derives its random streams from its own seed, so
-    where and when it runs cannot change a number; the caller puts the tables
-    back in task order.
+    Every run derives its random streams from its own seed, so where and when
+    it runs cannot change a number; the caller puts the tables back in task order.
     """
-    n_jobs = worker_count(config, len(tasks))
+    calls = [(config, arm, r) for arm, r in tasks]
+    yield from in_workers(simulate_run, calls, worker_count(config, len(tasks)))
+
+
+def in_workers[T](function: Callable[..., T], calls: list[tuple], n_jobs: int) -> Iterator[tuple[int, T]]:
+    """``(index, function(*calls[index]))`` for every call, in the order they finish, on ``n_jobs`` processes.
+
+    Calls go to separate processes (the engine holds the GIL, so threads would
+    not help); with ``n_jobs = 1`` they run in this process, in order. Used by
+    experiments (one call per run) and the PSA (one call per draw).
+    """
     if n_jobs == 1:
-        for i, (arm, r) in enumerate(tasks):
-            yield i, simulate_run(config, arm, r)
+        for i, args in enumerate(calls):
+            yield i, function(*args)
         return
     from ..engine import metrics, model  # noqa: F401  (loaded once here, inherited by forked workers)
 
@@ -170,11 +179,11 @@ def _simulate_all(config: Config, tasks: list[tuple[str, int]]) -> Iterator[tupl
             # are native (OpenBLAS, Arrow's allocator), built to survive a fork; there is no
             # other Python thread that could hold a lock the workers would need.
             warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
-            futures = {pool.submit(simulate_run, config, arm, r): i for i, (arm, r) in enumerate(tasks)}
+            futures = {pool.submit(function, *args): i for i, args in enumerate(calls)}
         for future in as_completed(futures):
             yield futures[future], future.result()
     except BaseException:
-        # An error or an interrupt: drop the runs not yet started, do not wait for the others.
+        # An error or an interrupt: drop the calls not yet started, do not wait for the others.
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()

@@ -12,11 +12,7 @@ from __future__ import annotations
 
 import html
 import json
-import multiprocessing
-import sys
-import warnings
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +21,7 @@ import pandas as pd
 import yaml
 
 from ..analysis import decision
-from ..analysis.experiment import _worker_start, reference_arm, run_experiment, worker_count
+from ..analysis.experiment import in_workers, reference_arm, run_experiment, worker_count
 from ..analysis.psa import UncertainParameter, draw_config
 from ..analysis.sweeps import MANIFEST
 from ..core.files import StagedFolder
@@ -68,7 +64,7 @@ def run_psa(
         for _, row in draws.iterrows()
     ]
     tables: list[pd.DataFrame | None] = [None] * len(configs)
-    for i, table in _run_all(config, configs):
+    for i, table in in_workers(run_draw, [(c,) for c in configs], worker_count(config, len(configs))):
         tables[i] = table.assign(draw=int(draws["draw"].iloc[i]), seed=configs[i].run.seed)
         if progress is not None:
             progress(i)
@@ -76,30 +72,6 @@ def run_psa(
     frame = frame.merge(draws, on="draw", how="left")
     keys = ["draw", "arm", "seed"]
     return frame[keys + [c for c in frame.columns if c not in keys]]
-
-
-def _run_all(config: Config, configs: list[Config]):
-    """``(index, table)`` of every draw, in the order they finish (forked workers, as in an experiment)."""
-    n_jobs = worker_count(config, len(configs))
-    if n_jobs == 1:
-        for i, c in enumerate(configs):
-            yield i, run_draw(c)
-        return
-    from ..engine import metrics, model  # noqa: F401  (loaded once here, inherited by forked workers)
-
-    context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
-    pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=context, initializer=_worker_start)
-    try:
-        with warnings.catch_warnings():
-            # As in sim.analysis.experiment: the only other threads are native ones built to survive a fork.
-            warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
-            futures = {pool.submit(run_draw, c): i for i, c in enumerate(configs)}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
 
 
 @dataclass(frozen=True)
