@@ -157,3 +157,17 @@ def exit_code(argv: list[str]) -> int:
         return psa_cli.main(argv)
     except SystemExit as stop:
         return int(stop.code)
+
+
+def test_a_failure_while_writing_leaves_no_results_folder(tmp_path, monkeypatch) -> None:
+    import sim.outputs.uncertainty as uncertainty
+
+    def broken(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("disk trouble while drawing the report")
+
+    monkeypatch.setattr(uncertainty, "build_psa_report", broken)
+    out = tmp_path / "psa"
+    with pytest.raises(RuntimeError):
+        psa_cli.main(["--draws", "2", "--jobs", "1", "--out", str(out), *TINY])
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no hidden half-written folder either
