@@ -16,6 +16,8 @@ results/psa/<timestamp>/, all at once or not at all.
 
 from __future__ import annotations
 
+import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -31,20 +33,19 @@ from sim.outputs.uncertainty import DecisionSettings, run_psa, write_psa
 
 
 def _positive(text: str) -> float:
+    """An argparse type: a finite number > 0 (refused in one line otherwise)."""
     try:
         value = float(text)
     except ValueError:
-        value = float("nan")
-    if not value > 0 or value == float("inf"):
-        import argparse
-
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"= {text!r} is not allowed; expected a number > 0")
     return value
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = Parser(description=__doc__.splitlines()[0])
-    parser.add_argument("--draws", type=whole(2), default=200, help="parameter draws (default 200)")
+    parser.add_argument("--draws", type=whole(2), default=200, help="parameter draws, at least 2 (default 200)")
     parser.add_argument("--seed", type=whole(0), default=0, help="seed of the draws and of the runs (default 0)")
     parser.add_argument("--jobs", type=whole(0), default=0, help="worker processes (0 = one per core, default)")
     parser.add_argument("--patients", type=whole(1), default=2000, help="patients per run (default 2000)")

@@ -27,8 +27,8 @@ def test_every_calibrated_parameter_and_the_top_ranked_levers_have_a_prior(confi
     calibrated = {
         f"mechanisms.{f.name}" for f in dataclasses.fields(MechanismParams) if f.metadata["source"] == CALIBRATED
     }
-    assert len(calibrated) == 8
-    assert calibrated <= paths
+    assert len(calibrated) >= 8
+    assert not calibrated - paths, f"calibrated without a prior: {sorted(calibrated - paths)}"
     assert {"arms.training_validation", "arms.specialist_visits_per_episode", "arms.p_referral_per_visit"} <= paths
 
 
