@@ -4,6 +4,7 @@
     python -m experiments.psa --draws 50 --patients 500 --jobs 2
     python -m experiments.psa --posterior posterior.parquet      # a posterior sample instead of the priors
     python -m experiments.psa --wtp 30000 arms.coordinated.continuity=0.8   # any model override
+    python -m experiments.psa --scheduler tcp://login1:8786      # draws on a Dask cluster (e.g. SLURM)
 
 Each draw samples the parameters declared with a prior in sim/core/params.py
 (or takes the next row of ``--posterior``) and runs every arm on one seed
@@ -20,6 +21,7 @@ import argparse
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -30,6 +32,9 @@ from sim.analysis.experiment import worker_count
 from sim.analysis.psa import check_posterior, sample_priors, uncertain_parameters
 from sim.core.params import ConfigError
 from sim.outputs.uncertainty import DecisionSettings, run_psa, write_psa
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 
 def _positive(text: str) -> float:
@@ -43,6 +48,18 @@ def _positive(text: str) -> float:
     return value
 
 
+def connect(address: str) -> Client:
+    """A client of the Dask scheduler at ``address``, or a one-line error if none answers within 10 s."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, ValueError, TypeError) as err:
+        raise ConfigError(
+            f"config error: --scheduler = {address!r} is not allowed; no Dask scheduler answered there ({err})"
+        ) from err
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=whole(2), default=200, help="parameter draws, at least 2 (default 200)")
@@ -54,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wtp-max", type=_positive, default=100_000.0, help="top of the CEAC range (default 100000)")
     parser.add_argument("--population", type=_positive, default=10_000.0, help="patients a year (default 10000)")
     parser.add_argument("--years", type=_positive, default=5.0, help="years the decision stands (default 5)")
+    parser.add_argument(
+        "--scheduler", help="address of a Dask scheduler (e.g. tcp://host:8786): run the draws on its cluster"
+    )
     parser.add_argument("--out", type=Path, help="results folder (default results/psa/<timestamp>)")
     parser.add_argument("overrides", nargs="*", help="model config overrides, e.g. arms.fragmented.continuity=0.4")
     args = parser.parse_intermixed_args(argv)  # overrides may come before or after the options
@@ -82,15 +102,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.wtp > args.wtp_max:
             raise ConfigError(f"config error: --wtp = {args.wtp:g} is not allowed; expected <= --wtp-max")
         check_before_work(config, folder, parallel=worker_count(config, len(draws)))
+        client = connect(args.scheduler) if args.scheduler else None
     except ConfigError as err:
         return config_error(err)
 
     settings = DecisionSettings(wtp=args.wtp, wtp_max=args.wtp_max, patients_per_year=args.population, years=args.years)
     bar, _ = progress(len(draws), "psa", unit="draw")
     try:
-        psa = run_psa(config, parameters, draws, progress=lambda i: bar.update())
+        psa = run_psa(config, parameters, draws, progress=lambda i: bar.update(), client=client)
     finally:
         bar.close()
+        if client is not None:
+            client.close()
     with writing(folder):
         written = write_psa(psa, config, parameters, settings, folder, source, overrides=overrides)
     voi = pd.read_csv(written / "voi.csv")

@@ -171,3 +171,25 @@ def test_a_failure_while_writing_leaves_no_results_folder(tmp_path, monkeypatch)
         psa_cli.main(["--draws", "2", "--jobs", "1", "--out", str(out), *TINY])
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []  # no hidden half-written folder either
+
+
+def test_psa_on_a_local_dask_cluster_is_the_same_as_serial(tmp_path) -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        assert (
+            exit_code(["--draws", "3", "--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "c"), *TINY])
+            == 0
+        )
+    assert psa_cli.main(["--draws", "3", "--jobs", "1", "--out", str(tmp_path / "s"), *TINY]) == 0
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "c/psa.parquet"), pd.read_parquet(tmp_path / "s/psa.parquet")
+    )
+
+
+def test_an_unreachable_scheduler_is_refused_before_any_work(tmp_path, capsys) -> None:
+    pytest.importorskip("distributed")
+    out = tmp_path / "psa"
+    assert exit_code(["--scheduler", "tcp://127.0.0.1:9", "--out", str(out), *TINY]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--scheduler" in err
+    assert not out.exists()

@@ -3,18 +3,19 @@
 Each draw runs every arm on one seed (common random numbers within a draw).
 Costs and QALYs per patient come from :func:`sim.outputs.report.economics`,
 the formulas of the decision report. Draws go to worker processes, one per
-core by default (``run.jobs`` as in an experiment); every draw derives its
-seed from the base seed and its index, so the table is the same bit for bit
-whatever the number of workers.
+core by default (``run.jobs`` as in an experiment), or to a Dask cluster;
+every draw derives its seed from the base seed and its index, so the table
+is the same bit for bit whatever the number of workers or where they run.
 """
 
 from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,9 @@ from ..core.params import Config, to_dict
 from .plots import themed
 from .report import CSS, _img, _png, _table, economics
 from .writer import config_hash, versions
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 OUTCOME_COLUMNS = ("function_final", "symptoms_final", "dropout", "improved")
 """Per-patient outcomes kept per draw and arm (means over patients)."""
@@ -47,14 +51,17 @@ def run_psa(
     parameters: list[UncertainParameter],
     draws: pd.DataFrame,
     progress: Callable[[int], None] | None = None,
+    client: Client | None = None,
 ) -> pd.DataFrame:
     """Run every draw and return the tidy PSA table (draw x arm).
 
     Args:
-        config: The base configuration (validated); ``run.jobs`` sets the workers.
+        config: The base configuration (validated); ``run.jobs`` sets the local workers.
         parameters: The uncertain parameters.
         draws: One row per draw: ``draw`` and one column per parameter path.
         progress: Called with the draw index after each finished draw.
+        client: A Dask ``distributed`` client: the draws go to its cluster
+            instead of local processes (same table, bit for bit).
 
     Returns:
         ``draw``, ``arm``, ``seed``, cost, QALYs and outcomes per patient, then the draw's parameter values.
@@ -64,7 +71,11 @@ def run_psa(
         for _, row in draws.iterrows()
     ]
     tables: list[pd.DataFrame | None] = [None] * len(configs)
-    for i, table in in_workers(run_draw, [(c,) for c in configs], worker_count(config, len(configs))):
+    if client is None:
+        finished = in_workers(run_draw, [(c,) for c in configs], worker_count(config, len(configs)))
+    else:
+        finished = on_cluster(client, configs)
+    for i, table in finished:
         tables[i] = table.assign(draw=int(draws["draw"].iloc[i]), seed=configs[i].run.seed)
         if progress is not None:
             progress(i)
@@ -72,6 +83,26 @@ def run_psa(
     frame = frame.merge(draws, on="draw", how="left")
     keys = ["draw", "arm", "seed"]
     return frame[keys + [c for c in frame.columns if c not in keys]]
+
+
+def on_cluster(client: Client, configs: list[Config]) -> Iterator[tuple[int, pd.DataFrame]]:
+    """``(index, table)`` of every draw run on a Dask cluster, in the order they finish.
+
+    Any cluster Dask reaches works the same: a ``LocalCluster``, a scheduler
+    with workers started by hand, or dask-jobqueue's ``SLURMCluster``. The
+    workers need this package importable. ``pure=False``: each call is run,
+    never served from Dask's cache of an identical earlier one.
+    """
+    from distributed import as_completed as finished
+
+    futures = client.map(run_draw, configs, pure=False)
+    index = {future.key: i for i, future in enumerate(futures)}
+    try:
+        for future in finished(futures):
+            yield index[future.key], future.result()
+    except BaseException:
+        client.cancel(futures)
+        raise
 
 
 @dataclass(frozen=True)
