@@ -99,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             draws = sample_priors(parameters, args.draws, args.seed)
             source = "the priors"
+        if len(draws) < 2:
+            raise ConfigError(f"config error: --posterior has {len(draws)} row; expected at least 2 draws")
         if args.wtp > args.wtp_max:
             raise ConfigError(f"config error: --wtp = {args.wtp:g} is not allowed; expected <= --wtp-max")
         check_before_work(config, folder, parallel=worker_count(config, len(draws)))
