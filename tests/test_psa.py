@@ -193,3 +193,10 @@ def test_an_unreachable_scheduler_is_refused_before_any_work(tmp_path, capsys) -
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--scheduler" in err
     assert not out.exists()
+
+
+def test_a_posterior_of_one_row_is_refused(tmp_path, capsys, config) -> None:
+    sample_priors(uncertain_parameters(config), 1, seed=1).drop(columns="draw").to_parquet(tmp_path / "one.parquet")
+    assert exit_code(["--posterior", str(tmp_path / "one.parquet"), "--out", str(tmp_path / "psa"), *TINY]) == 2
+    assert "at least 2 draws" in capsys.readouterr().err
+    assert not (tmp_path / "psa").exists()
