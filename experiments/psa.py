@@ -48,12 +48,16 @@ def _positive(text: str) -> float:
     return value
 
 
+SCHEDULER_TIMEOUT_S = 10
+"""How long to wait for a Dask scheduler to answer before refusing ``--scheduler``."""
+
+
 def connect(address: str) -> Client:
-    """A client of the Dask scheduler at ``address``, or a one-line error if none answers within 10 s."""
+    """A client of the Dask scheduler at ``address``, or a one-line error if none answers in time."""
     from distributed import Client
 
     try:
-        return Client(address, timeout="10s")
+        return Client(address, timeout=f"{SCHEDULER_TIMEOUT_S}s")
     except (OSError, ValueError, TypeError) as err:
         raise ConfigError(
             f"config error: --scheduler = {address!r} is not allowed; no Dask scheduler answered there ({err})"

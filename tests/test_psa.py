@@ -186,8 +186,9 @@ def test_psa_on_a_local_dask_cluster_is_the_same_as_serial(tmp_path) -> None:
     )
 
 
-def test_an_unreachable_scheduler_is_refused_before_any_work(tmp_path, capsys) -> None:
+def test_an_unreachable_scheduler_is_refused_before_any_work(tmp_path, capsys, monkeypatch) -> None:
     pytest.importorskip("distributed")
+    monkeypatch.setattr(psa_cli, "SCHEDULER_TIMEOUT_S", 1)  # nothing listens on port 9: no need to wait 10 s
     out = tmp_path / "psa"
     assert exit_code(["--scheduler", "tcp://127.0.0.1:9", "--out", str(out), *TINY]) == 2
     err = capsys.readouterr().err.strip()
