@@ -85,6 +85,7 @@ def test_mesa_agents_read_and_write_their_rows():
     assert len(patients) == 30 and len(clinicians) == model.clinicians.n
     first = next(a for a in patients if a.row == 4)
     assert first.symptoms == model.patients.symptoms[4]
+    assert first.avoidance == model.patients.avoidance[4]  # M19 state, as the Python API shows it
     first.trust = 0.99
     assert model.patients.trust[4] == 0.99
     assert first.status == "not_presented" and first.condition in CONDITIONS

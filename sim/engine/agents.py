@@ -47,6 +47,7 @@ class Patient(mesa.Agent):
     distress = _column("patients", "distress")
     uncertainty = _column("patients", "uncertainty")
     activity = _column("patients", "activity")
+    avoidance = _column("patients", "avoidance")  # fear-avoidance (M19), 0–1
     stigma = _column("patients", "stigma")
     health_literacy = _column("patients", "health_literacy")
 
