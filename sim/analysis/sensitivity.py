@@ -501,3 +501,89 @@ def run_analysis(factors: list[Factor], evaluate: Evaluate, settings: Settings) 
     sobol_points = sobol_design(top, settings)
     sobol = sobol_indices(top, evaluate(top, sobol_points), settings.sobol_levels, settings.seed)
     return Analysis(morris, sobol, top, convergence_warnings(sobol))
+
+
+# --- judgement screen: does a ±20% error in one judgement value swamp the headline? ---
+
+JUDGEMENT_SOURCE = "judgement"
+"""Source tag of a value set by judgement (sim/core/params.py): the values no data pins down."""
+SCREEN_SPREAD = 0.2
+"""Default relative change of each judgement value in the screen (issue #13: ±20%)."""
+
+
+def _relative_range(value: float, spread: float, lo: float | None, hi: float | None) -> tuple[float, float]:
+    a, b = sorted((value * (1.0 - spread), value * (1.0 + spread)))
+    return max(a, lo) if lo is not None else a, min(b, hi) if hi is not None else b
+
+
+def judgement_space(config: Config, spread: float = SCREEN_SPREAD) -> list[Factor]:
+    """Every numeric mechanism coefficient and clinician trait mean set by judgement, ±``spread`` of its value.
+
+    A value of 0 (a switched-off term) has no relative range and is left out;
+    ranges are clipped to the declared bounds. Service presets are not here:
+    their values come from descriptions of services (docs/calibration.md).
+    """
+    factors: list[Factor] = []
+
+    def add(path: str, field: dataclasses.Field, value: object) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value == 0:
+            return
+        if not str(field.metadata.get("source", "")).startswith(JUDGEMENT_SOURCE):
+            return
+        low, high = _relative_range(float(value), spread, field.metadata.get("lo"), field.metadata.get("hi"))
+        if high > low:
+            factors.append(Factor(path, low, high, isinstance(value, int)))
+
+    for f in dataclasses.fields(config.mechanisms):
+        add(f"mechanisms.{f.name}", f, getattr(config.mechanisms, f.name))
+    for role in dataclasses.fields(config.workforce):
+        group = getattr(config.workforce, role.name)
+        if not dataclasses.is_dataclass(group):
+            continue
+        for trait in CLINICIAN_TRAITS:
+            f = next(x for x in dataclasses.fields(group) if x.name == trait)
+            add(f"workforce.{role.name}.{trait}", f, getattr(group, trait))
+    return factors
+
+
+def oat_design(config: Config, factors: list[Factor]) -> np.ndarray:
+    """One-at-a-time design: the defaults, then each factor at its low and at its high end, the rest at default."""
+    base = np.array([float(get_path(config, f.name)) for f in factors])
+    rows = [base]
+    for j, f in enumerate(factors):
+        for end in (f.low, f.high):
+            row = base.copy()
+            row[j] = end
+            rows.append(row)
+    return np.vstack(rows)
+
+
+def oat_effects(factors: list[Factor], design: np.ndarray, y: pd.DataFrame) -> pd.DataFrame:
+    """How far each factor's ends move each outcome from its value at the defaults (rows of ``oat_design``).
+
+    ``ratio`` is the larger move over the size of the outcome at the defaults;
+    ``flagged`` marks a move larger than the outcome itself (ratio > 1).
+    """
+    rows = []
+    for outcome in y.columns:
+        at_base = float(y[outcome].iloc[0])
+        for j, f in enumerate(factors):
+            low, high = float(y[outcome].iloc[1 + 2 * j]), float(y[outcome].iloc[2 + 2 * j])
+            move = max(abs(low - at_base), abs(high - at_base))
+            ratio = move / abs(at_base) if at_base else float("inf") if move else 0.0
+            rows.append(
+                {
+                    "outcome": outcome,
+                    "parameter": f.name,
+                    "default": float(design[0, j]),
+                    "low": f.low,
+                    "high": f.high,
+                    "outcome_at_default": at_base,
+                    "outcome_at_low": low,
+                    "outcome_at_high": high,
+                    "largest_move": move,
+                    "ratio": ratio,
+                    "flagged": ratio > 1.0,
+                }
+            )
+    return pd.DataFrame(rows).sort_values(["outcome", "ratio"], ascending=[True, False], ignore_index=True)
