@@ -65,7 +65,7 @@ def figure(effects: pd.DataFrame, path: Path) -> None:
         ax.set_yticks(list(y), [p.removeprefix("mechanisms.") for p in part["parameter"]])
         ax.set(
             title=f"{outcome}: {base:.2f} at the defaults",
-            xlabel="change of the outcome (dashed: as large as the outcome itself)",
+            xlabel="change of the outcome (dashed: its size at the defaults)",
         )
         ax.legend(loc="lower right")
     fig.tight_layout()
