@@ -1,7 +1,7 @@
 """Collect a sweep into one tidy table, and draw the standard figures across the swept values.
 
     python -m experiments.collect results/compare_care_models/multirun_2026-11-25_10-00-00
-    python -m experiments.collect <sweep folder> --outcomes function_final dropout cost
+    python -m experiments.collect <sweep folder> --outcomes function_final disengaged_ever cost
 
 Counts only complete runs (a killed job's leftovers never), each job once.
 Writes to <sweep folder>/collected/: runs.csv and runs.parquet (one row per
@@ -37,7 +37,7 @@ def x_axis(runs: pd.DataFrame, swept: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("sweep", type=Path, help="the sweep folder (hydra.sweep.dir)")
-    parser.add_argument("--outcomes", nargs="+", default=["function_final", "symptoms_final", "dropout", "cost"])
+    parser.add_argument("--outcomes", nargs="+", default=["function_final", "symptoms_final", "disengaged_ever", "cost"])
     args = parser.parse_args(argv)
     try:
         if not args.sweep.is_dir():

@@ -9,7 +9,7 @@
 Each draw samples the parameters declared with a prior in sim/core/params.py
 (or takes the next row of ``--posterior``) and runs every arm on one seed
 (common random numbers within a draw). Writes psa.parquet (draw x arm: cost,
-QALYs, functioning, symptoms, dropout and the drawn values), curves.csv
+QALYs, functioning, symptoms, ever disengaged and the drawn values), curves.csv
 (CEAC, frontier, EVPI over willingness to pay), voi.csv (EVPI and EVPPI per
 parameter group), best.csv and a self-contained report.html to
 results/psa/<timestamp>/, all at once or not at all.

@@ -1,6 +1,6 @@
 """Global sensitivity analysis (SALib): Morris screening of every parameter, then Sobol indices of the top few.
 
-    python -m experiments.sensitivity                                  # function_gap, dropout, cost
+    python -m experiments.sensitivity                                  # function_gap, disengaged_ever, cost
     python -m experiments.sensitivity --outcomes function_gap cost_gap --trajectories 20 --jobs 2
     python -m experiments.sensitivity --patients 1000 --sobol-samples 512 arms.fragmented.continuity=0.3
 
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--outcomes",
         nargs="+",
-        default=["function_gap", "dropout", "cost"],
+        default=["function_gap", "disengaged_ever", "cost"],
         help=f"outcomes by name: {', '.join(OUTCOMES)}",
     )
     for option, default, text in (

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, main_job
 
 from experiments import calibrate, validate
 from sim.analysis.experiment import run_experiment
-from sim.analysis.targets import evaluate, load_targets, loss
-from sim.core.params import ConfigError
+from sim.analysis.targets import MOVES, evaluate, fitted_targets, load_targets, loss
+from sim.core.params import LABELS, ConfigError, label, parameter_field
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_local_targets_in_the_same_format(tmp_path):
         yaml.safe_dump(
             {
                 "targets": [
-                    {"id": "L1", "metric": "mean:dropout", "arm": "fragmented", "band": [0.0, 1.0]},
+                    {"id": "L1", "metric": "mean:disengaged_ever", "arm": "fragmented", "band": [0.0, 1.0]},
                     {"id": "L2", "metric": "per_year:visits_total", "arm": "each", "band": [0.0, 100.0]},
                 ]
             }
@@ -163,3 +163,149 @@ def test_calibration_refuses_targets_with_nothing_measured_in_usual_care(tmp_pat
     assert calibrate.main(["--trials", "2", "--targets", str(path), "--out", str(tmp_path / "c")]) == 2
     assert "no target is measured in the reference arm 'fragmented'" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
+
+
+# --- safe local calibration (issue 14): what a targets file may move, the manifest, the fit as a preset ---
+
+
+def targets_file(tmp_path, entries: list[dict], **top) -> str:
+    path = tmp_path / "local.yaml"
+    path.write_text(yaml.safe_dump({**top, "targets": entries}))
+    return str(path)
+
+
+def test_a_dropout_figure_moves_dropout_parameters_only(tmp_path):
+    free = calibrate.load_free_parameters(calibrate.DEFAULT_PARAMS)
+    dropout = load_targets(
+        targets_file(
+            tmp_path, [{"id": "L1", "metric": "disengaged_first_year", "arm": "fragmented", "band": [0.25, 0.35]}]
+        )
+    )
+    moved, movers = calibrate.parameters_to_move(dropout, free, calibrate.DEFAULT_PARAMS)
+    assert [p["name"] for p in moved] == ["mechanisms.dropout_per_week"] and movers == {
+        "mechanisms.dropout_per_week": ["L1"]
+    }
+    improved = load_targets(
+        targets_file(tmp_path, [{"id": "L2", "metric": "share_improved", "arm": "fragmented", "band": [0.5, 0.6]}])
+    )
+    names = {p["name"] for p in calibrate.parameters_to_move(improved, free, calibrate.DEFAULT_PARAMS)[0]}
+    assert "mechanisms.recovery_per_week" in names and not any("dropout" in n for n in names)
+
+
+def test_the_published_targets_move_every_shipped_free_parameter():
+    """The default table covers the shipped fit: refitting the published figures moves all of free.yaml."""
+    free = calibrate.load_free_parameters(calibrate.DEFAULT_PARAMS)
+    fitted = fitted_targets(load_targets(validate.DEFAULT_TARGETS), "fragmented")
+    moved, movers = calibrate.parameters_to_move(fitted, free, calibrate.DEFAULT_PARAMS)
+    assert moved == free
+    assert set(movers[None]) == {"C5a", "C5b", "C7c"}  # scored; their parameters have no range in free.yaml
+
+
+def test_every_default_move_is_a_labelled_mechanism_parameter():
+    for metric, names in MOVES.items():
+        for name in names:
+            assert name.startswith("mechanisms.") and parameter_field(name), metric
+            assert label(name) in LABELS.values(), name
+
+
+def test_moves_in_a_targets_file_replace_the_default_per_target_or_per_file(tmp_path):
+    entry = {"id": "L1", "metric": "share_improved", "arm": "fragmented", "band": [0.5, 0.6]}
+    file_wide = load_targets(targets_file(tmp_path, [entry], moves=["mechanisms.setpoint_share"]))
+    assert file_wide[0].movable() == ("mechanisms.setpoint_share",)
+    own = load_targets(
+        targets_file(
+            tmp_path, [{**entry, "moves": ["mechanisms.recovery_per_week"]}], moves=["mechanisms.setpoint_share"]
+        )
+    )
+    assert own[0].movable() == ("mechanisms.recovery_per_week",)
+
+
+@pytest.mark.parametrize(
+    ("moves", "message"),
+    [
+        (["arms.fragmented.continuity"], "never fitted"),
+        (["mechanisms.no_such_thing"], "'mechanisms.no_such_thing', which is not allowed"),
+        ([], "moves = [] is not allowed"),
+        ("mechanisms.setpoint_share", "expected a list of mechanism parameters"),
+    ],
+)
+def test_bad_moves_are_refused_naming_the_key(tmp_path, moves, message):
+    entry = {"id": "L1", "metric": "share_improved", "arm": "fragmented", "band": [0.5, 0.6], "moves": moves}
+    with pytest.raises(ConfigError) as err:
+        load_targets(targets_file(tmp_path, [entry]))
+    assert message in str(err.value) and "targets[0].moves" in str(err.value)
+
+
+def test_a_move_without_a_search_range_is_refused_before_any_trial(tmp_path, capsys):
+    entry = {"id": "L1", "metric": "share_improved", "arm": "fragmented", "band": [0.5, 0.6]}
+    path = targets_file(tmp_path, [{**entry, "moves": ["mechanisms.bond_gain"]}])
+    assert calibrate.main(["--trials", "50", "--targets", path, "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert "L1.moves names mechanisms.bond_gain, which has no search range" in err and err.count("\n") == 1
+    assert not (tmp_path / "c").exists()
+
+
+def test_the_old_dropout_metric_is_refused_with_its_new_name(tmp_path):
+    entry = {"metric": "dropout_first_year", "arm": "fragmented", "band": [0.1, 0.2]}
+    with pytest.raises(ConfigError, match="it is now 'disengaged_first_year'"):
+        load_targets(targets_file(tmp_path, [entry]))
+
+
+def test_first_year_disengagement_and_ever_disengaged_are_distinct_columns(small_config):
+    patients = run_experiment(small_config).patients
+    assert (patients["disengaged_ever"] | ~patients["disengaged_first_year"]).all()  # first year implies ever
+    first = patients["disengaged_week"] - patients["arrival_week"] <= 52
+    assert (patients["disengaged_first_year"] == first.fillna(False)).all()
+
+
+def test_the_record_is_a_full_manifest_and_apply_writes_a_preset_the_main_job_uses(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(calibrate, "FIT_DIR", tmp_path / "conf" / "fit")
+    path = targets_file(
+        tmp_path, [{"id": "L1", "metric": "disengaged_first_year", "arm": "fragmented", "band": [0.25, 0.35]}]
+    )
+    args = ["--targets", path, "--trials", "2", "--replicates", "1", "--patients", "100", "--seed", "7"]
+    # The size given as an override wins over --patients: the record says what was used (issue 14).
+    size = ["population.n_patients=150", "run.weeks=40", "workforce.gp.per_1000_patients=3"]
+    assert calibrate.main([*args, "--out", str(tmp_path / "c1"), "--apply", "local", *size]) == 0
+    out = capsys.readouterr().out
+    assert out.index("this fit moves 1 of the 14 free parameters") < out.index("best loss")
+    record = yaml.safe_load((tmp_path / "c1" / "calibration.yaml").read_text())
+    manifest = record["manifest"]
+    assert list(record["best"]) == ["mechanisms.dropout_per_week"]
+    assert manifest["size"] == {"patients": 150, "replicates": 1, "weeks": 40, "cohort": "closed", "arm": "fragmented"}
+    assert manifest["changed_from_defaults"]["workforce.gp.per_1000_patients"] == 3
+    assert manifest["seeds"]["optimiser_seed"] == 7 and len(manifest["seeds"]["replicate_seeds"]) == 1
+    assert (
+        manifest["git"]
+        and manifest["packages"]["numpy"]
+        and "workforce.gp.per_1000_patients=3" in manifest["overrides"]
+    )
+    preset = tmp_path / "conf" / "fit" / "local.yaml"
+    fitted = record["best"]["mechanisms.dropout_per_week"]
+    assert yaml.safe_load(preset.read_text()) == {"mechanisms": {"dropout_per_week": fitted}}
+
+    # An existing preset is kept unless --force: refused before any work, nothing written.
+    assert calibrate.main([*args, "--out", str(tmp_path / "c2"), "--apply", "local", *size]) == 2
+    assert "exists (add --force to replace it)" in capsys.readouterr().err and not (tmp_path / "c2").exists()
+    assert calibrate.main([*args, "--trials", "1", "--out", str(tmp_path / "c3"), "--apply", "local", "--force"]) == 0
+
+    refitted = yaml.safe_load(preset.read_text())["mechanisms"]["dropout_per_week"]
+    run = main_job(
+        "--config-dir",
+        str(tmp_path / "conf"),
+        "+fit=local",
+        "population=small",
+        "population.n_patients=60",
+        "run.replicates=1",
+        "run.weeks=4",
+        "run.figures=false",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
+    assert run.returncode == 0, run.stderr
+    used = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert used["mechanisms"]["dropout_per_week"] == refitted
+
+
+def test_apply_refuses_a_name_that_is_not_a_plain_file_name(tmp_path, capsys):
+    assert calibrate.main(["--trials", "2", "--apply", "../escape", "--out", str(tmp_path / "c")]) == 2
+    assert "--apply = '../escape' is not allowed" in capsys.readouterr().err and not (tmp_path / "c").exists()

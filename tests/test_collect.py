@@ -42,7 +42,7 @@ def test_a_sweep_over_a_care_model_setting_gets_a_numeric_column_and_paired_diff
     assert (reference[f"cost{DIFF_SUFFIX}"] == 0).all()
     for folder in complete_runs(tmp_path):  # the paired difference is the run's own summary.csv contrast
         summary = pd.read_csv(folder / "summary.csv")
-        for outcome in ("function_final", "cost", "dropout"):
+        for outcome in ("function_final", "cost", "disengaged_ever"):
             expected = summary[
                 (summary.outcome == outcome) & (summary.arm == "coordinated") & (summary.contrast == "vs fragmented")
             ]["mean"].item()

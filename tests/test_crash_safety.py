@@ -106,7 +106,7 @@ def seeds_of(runs: list[Path]) -> list[int]:
 
 
 def collected_runs(sweep: Path) -> pd.DataFrame:
-    assert collect_main([str(sweep), "--outcomes", "dropout"]) == 0
+    assert collect_main([str(sweep), "--outcomes", "disengaged_ever"]) == 0
     return pd.read_parquet(sweep / "collected" / "runs.parquet")
 
 

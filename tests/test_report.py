@@ -78,8 +78,8 @@ def test_headline_table_shows_the_summary_numbers(report):
     level = s[(s.outcome == "function_final") & (s.arm == "coordinated") & (s.contrast == "level")].iloc[0]
     cells = dict(zip(header, row(headline, "Functioning at the horizon"), strict=False))
     assert cells["coordinated"].startswith(f"{level['mean']:.1f}")
-    diff = s[(s.outcome == "dropout") & (s.contrast == "vs fragmented")].iloc[0]
-    cells = dict(zip(header, row(headline, "Share who ever disengaged"), strict=False))
+    diff = s[(s.outcome == "disengaged_ever") & (s.contrast == "vs fragmented")].iloc[0]
+    cells = dict(zip(header, row(headline, "Disengaged at least once"), strict=False))
     assert cells["coordinated − fragmented"].startswith(f"{diff['mean']:.3f}")
     for label in (
         "Share improved",

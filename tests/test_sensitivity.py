@@ -212,7 +212,7 @@ def test_a_cached_point_missing_an_outcome_is_computed_again(tiny_config, tmp_pa
     sens.evaluate_design(tiny_config, factors, design, tmp_path, ["cost"])
     (path,) = tmp_path.glob("*.json")
     path.write_text(json.dumps({"cost": 1.0}))  # written by code that knew fewer outcomes
-    y = sens.evaluate_design(tiny_config, factors, design, tmp_path, ["cost", "dropout"])
+    y = sens.evaluate_design(tiny_config, factors, design, tmp_path, ["cost", "disengaged_ever"])
     assert y.notna().all().all() and y.loc[0, "cost"] != 1.0
     assert set(json.loads(path.read_text())) == set(sens.OUTCOMES)
 
@@ -240,7 +240,7 @@ def synthetic_experiment(config):
             "arm": ["coordinated", "fragmented"],
             "function_final": [50 + 20 * validation - severity, 50 - severity],
             "symptoms_final": [severity - 5 * validation, severity],
-            "dropout": [0.3 - 0.2 * validation, 0.3],
+            "disengaged_ever": [0.3 - 0.2 * validation, 0.3],
             "cost": [100 + 900 * referral + 10 * severity, 100 + 10 * severity],
         }
     )
@@ -292,9 +292,9 @@ def test_the_same_command_run_afresh_writes_the_same_files(tmp_path, synthetic):
 def test_rerun_with_other_outcomes_has_no_missing_index(tmp_path, synthetic):
     out = tmp_path / "s"
     assert sensitivity.main([*ARGS, "--outcomes", "function_gap", "--out", str(out)]) == 0
-    assert sensitivity.main([*ARGS, "--outcomes", "cost", "dropout", "--out", str(out)]) == 0
+    assert sensitivity.main([*ARGS, "--outcomes", "cost", "disengaged_ever", "--out", str(out)]) == 0
     indices = pd.read_csv(out / "indices.csv")
-    assert set(indices["outcome"]) == {"cost", "dropout"}
+    assert set(indices["outcome"]) == {"cost", "disengaged_ever"}
     assert indices.loc[indices["index"] != "sigma", "value"].notna().all()
 
 

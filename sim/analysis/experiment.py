@@ -38,7 +38,8 @@ OUTCOMES: dict[str, str] = {
     "symptoms_change": "Change in symptoms from baseline (PHQ-15 points)",
     "improved": "Share improved (PHQ-15 down >= 3 points)",
     "deteriorated": "Share deteriorated (PHQ-15 up >= 3 points)",
-    "dropout": "Share who ever disengaged",
+    "disengaged_first_year": "Disengaged in the first year after entry (share)",
+    "disengaged_ever": "Disengaged at least once over the run (share)",
     "alliance_final": "Alliance with the latest clinician (0-1)",
     "trust_final": "Trust at the horizon (0-1)",
     "visits_total": "Clinician visits per patient",
@@ -263,20 +264,46 @@ def t_interval(values: np.ndarray) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
+SIGNIFICANT_DIGITS = 3
+"""The one precision rule of every table, report and terminal line: three significant digits of the
+largest number shown together (a mean and its interval share its decimals); none from 100 up."""
+
+
+def decimals(*values: float) -> int:
+    """Decimals that give the largest finite value ``SIGNIFICANT_DIGITS`` significant digits (0 from 100 up)."""
+    finite = [abs(v) for v in values if np.isfinite(v) and v != 0]
+    if not finite:
+        return 0
+    return max(0, SIGNIFICANT_DIGITS - 1 - int(np.floor(np.log10(max(finite)))))
+
+
+def number(value: float, places: int | None = None, *, signed: bool = False) -> str:
+    """A number by the one precision rule (see ``SIGNIFICANT_DIGITS``), with thousands separators.
+
+    Args:
+        value: The number; NaN or infinite gives "not defined".
+        places: Decimals to use (default: :func:`decimals` of ``value``).
+        signed: Put a sign on it (differences).
+    """
+    if not np.isfinite(value):
+        return "not defined"
+    places = decimals(value) if places is None else places
+    return f"{value:{'+' if signed else ''},.{places}f}"
+
+
 def with_interval(mean: float, low: float, high: float, *, signed: bool = False) -> str:
     """A mean with its 95% interval, as every table and report prints it: ``12.3 [11.8, 12.9]``.
 
-    Three decimals below 10 in absolute value, one above; ``signed`` puts a
-    sign on differences. Without a finite interval (one replicate) it says so;
-    without a finite mean, "not defined".
+    One precision rule (``SIGNIFICANT_DIGITS`` of the largest of the three); ``signed``
+    puts a sign on differences. Without a finite interval (one replicate) it
+    says so; without a finite mean, "not defined".
     """
     if not np.isfinite(mean):
         return "not defined"
-    digits = 3 if abs(mean) < 10 else 1
-    form = f"{'+' if signed else ''}.{digits}f"
     if not np.isfinite(low):
-        return f"{mean:{form}} (one replicate: no interval)"
-    return f"{mean:{form}} [{low:{form}}, {high:{form}}]"
+        return f"{number(mean, signed=signed)} (one replicate: no interval)"
+    mean_text, low_text, high_text = (number(v, decimals(mean, low, high), signed=signed) for v in (mean, low, high))
+    return f"{mean_text} [{low_text}, {high_text}]"
 
 
 def pooled_sd(var_a: float | np.ndarray, var_b: float | np.ndarray) -> float | np.ndarray:

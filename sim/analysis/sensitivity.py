@@ -46,8 +46,8 @@ def _gap(column: str) -> Outcome:
 OUTCOMES: dict[str, Outcome] = {
     "function_gap": _gap("function_final"),  # coordinated minus fragmented, final functioning (points)
     "symptoms_gap": _gap("symptoms_final"),  # coordinated minus fragmented, final PHQ-15
-    "dropout": _arm_mean("coordinated", "dropout"),  # share ever disengaged under coordinated care
-    "dropout_gap": _gap("dropout"),
+    "disengaged_ever": _arm_mean("coordinated", "disengaged_ever"),  # share ever disengaged, coordinated care
+    "disengaged_ever_gap": _gap("disengaged_ever"),
     "cost": _arm_mean("coordinated", "cost"),  # cost per patient under coordinated care
     "cost_gap": _gap("cost"),
 }

@@ -7,6 +7,7 @@ per-patient table, then summarised across replicates (mean and 95% t-interval).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -72,7 +73,7 @@ def _mean(column: str) -> Metric:
 
 METRICS: dict[str, Metric] = {
     "alliance_outcome_r": _alliance_outcome_r,  # r(alliance at 3rd encounter, change in functioning)
-    "dropout_first_year": lambda arm, _ref, _years: float((arm["dropout_week"] <= 52).mean()),
+    "disengaged_first_year": _mean("disengaged_first_year"),  # first disengaged within 52 weeks of entry (C2)
     "share_improved": _mean("improved"),
     "share_deteriorated": _mean("deteriorated"),
     "effect_size_function": _effect_size("function_final", +1.0),  # arm minus versus, pooled SD
@@ -95,6 +96,65 @@ METRICS: dict[str, Metric] = {
 }
 """Named metrics; ``mean:<column>`` and ``per_year:<column>`` work for any patient column."""
 
+RENAMED_METRICS: dict[str, str] = {"dropout_first_year": "disengaged_first_year"}
+"""Old metric names, refused with their new name: "dropout" meant two things (issue 14)."""
+
+# Which free parameters a target may move when its file does not say (``moves:``), by metric, or by
+# patient column for ``mean:<column>`` / ``per_year:<column>``. Each metric moves the mechanism that
+# produces it and nothing else: a dropout figure refits dropout, never recovery. Calibration moves the
+# parameters named here that have a search range in the free-parameters file (conf/calibration/free.yaml).
+_M = "mechanisms."
+_DROPOUT = tuple(_M + k for k in ("dropout_per_week", "dropout_alliance", "dropout_trust", "dropout_progress"))  # M13
+_IMPROVING = tuple(  # M8, M9: self-management and the natural course
+    _M + k for k in ("adherence_intercept", "recovery_per_week", "setpoint_share", "setpoint_rate", "fluctuation_sd")
+)
+_DETERIORATING = tuple(  # M8: the spread of the natural course
+    _M + k
+    for k in (
+        "setpoint_distress",
+        "setpoint_stress_reactivity",
+        "setpoint_catastrophising",
+        "setpoint_rate",
+        "fluctuation_sd",
+    )
+)
+_CONSULTING = (_M + "demand_per_week", _M + "demand_distress")  # M13/M18: patient-initiated GP visits
+_REFERRING = tuple(_M + k for k in ("referral_severity", "referral_uncertainty", "referral_reference_points"))
+_EMERGENCY = tuple(  # M18
+    _M + k
+    for k in (
+        "emergency_per_week",
+        "emergency_flare",
+        "emergency_distress",
+        "emergency_uncertainty",
+        "emergency_outside_care",
+    )
+)
+MOVES: dict[str, tuple[str, ...]] = {
+    "alliance_outcome_r": ("mechanisms.adherence_bond",),  # C1: alliance -> self-management -> outcome
+    "disengaged_first_year": _DROPOUT,  # C2
+    "disengaged_ever": _DROPOUT,
+    "share_improved": _IMPROVING,  # C3a
+    "improved": _IMPROVING,
+    "share_deteriorated": _DETERIORATING,  # C3b
+    "deteriorated": _DETERIORATING,
+    "gp_visits_per_year": _CONSULTING,  # C5a
+    "visits_gp": _CONSULTING,
+    "specialist_visits_per_year": _REFERRING,  # C5b
+    "visits_specialist": _REFERRING,
+    "emergency_per_year": _EMERGENCY,  # C5c
+    "emergency": _EMERGENCY,
+    "wai_third_mean": ("mechanisms.bond_initial", "mechanisms.trust_bond"),  # C6a: the early alliance's level
+    "wai_third": ("mechanisms.bond_initial", "mechanisms.trust_bond"),
+    "wai_third_sd": ("mechanisms.attachment_bond",),  # C6b: its spread
+    "share_symptoms_zero": ("mechanisms.fluctuation_sd",),  # C7: week-to-week noise of the PHQ-15
+    "share_symptoms_max": ("mechanisms.fluctuation_sd",),
+    "change_correlation": ("mechanisms.function_per_symptom_point", "mechanisms.fluctuation_sd"),  # C8a
+    "function_gain_without_symptom_gain": ("mechanisms.function_per_symptom_point",),  # C8b
+}
+"""Default ``moves`` per metric (or patient column); a metric absent here (costs, floors, effect sizes,
+therapy visits) moves nothing unless its target or file names parameters with ``moves:``."""
+
 
 @dataclass(frozen=True)
 class Target:
@@ -108,6 +168,14 @@ class Target:
     figure: str = ""
     source: str = ""
     versus: str | None = None  # comparison arm, for effect sizes
+    moves: tuple[str, ...] | None = None  # parameters calibration may move for it; None = the MOVES default
+
+    def movable(self) -> tuple[str, ...]:
+        """The parameters calibration may move to fit this target: its own ``moves``, else the default table."""
+        if self.moves is not None:
+            return self.moves
+        kind, _, column = self.metric.partition(":")
+        return MOVES.get(column if kind in ("mean", "per_year") and column else self.metric, ())
 
     def metric_function(self) -> Metric:
         """The function computing this target's metric."""
@@ -212,7 +280,8 @@ def load_targets(path: str | Path) -> list[Target]:
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"config error: {path}: targets = {entries!r} is not allowed; expected a non-empty list")
     columns = patient_columns()
-    known = {"id", "metric", "arm", "band", "figure", "source", "versus"}
+    file_moves = _moves(data["moves"], f"{path}: moves") if "moves" in data else None
+    known = {"id", "metric", "arm", "band", "figure", "source", "versus", "moves"}
     targets = []
     for i, e in enumerate(entries):
         where = f"{path}: targets[{i}]"
@@ -223,6 +292,11 @@ def load_targets(path: str | Path) -> list[Target]:
             raise ConfigError(f"config error: {where} has unknown keys {sorted(unknown)}; allowed: {sorted(known)}")
         metric = str(e.get("metric", ""))
         kind, _, column = metric.partition(":")
+        if metric in RENAMED_METRICS:
+            raise ConfigError(
+                f"config error: {where}.metric = {metric!r} is not allowed; it is now {RENAMED_METRICS[metric]!r} "
+                "(first disengaged within 52 weeks of entry; 'disengaged_ever' is the share ever disengaged)"
+            )
         if metric not in METRICS and not (kind in ("mean", "per_year") and column):
             allowed = ", ".join([*METRICS, "mean:<column>", "per_year:<column>"])
             raise ConfigError(f"config error: {where}.metric = {metric!r} is not allowed; expected one of {allowed}")
@@ -254,9 +328,26 @@ def load_targets(path: str | Path) -> list[Target]:
                 figure=str(e.get("figure", "")),
                 source=str(e.get("source", "")),
                 versus=None if versus is None else str(versus),
+                moves=_moves(e["moves"], f"{where}.moves") if "moves" in e else file_moves,
             )
         )
     return targets
+
+
+def _moves(value: object, where: str) -> tuple[str, ...]:
+    """A ``moves:`` list, checked: dotted names of mechanism parameters (the protocol fits nothing else)."""
+    names = {f.name for f in dataclasses.fields(MechanismParams)}
+    allowed = "a list of mechanism parameters, e.g. [mechanisms.dropout_per_week]"
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"config error: {where} = {value!r} is not allowed; expected {allowed}")
+    for name in value:
+        group, _, field = str(name).partition(".")
+        if not isinstance(name, str) or group != "mechanisms" or field not in names:
+            raise ConfigError(
+                f"config error: {where} names {name!r}, which is not allowed; expected {allowed} "
+                "(service parameters of the presets are never fitted)"
+            )
+    return tuple(dict.fromkeys(value))
 
 
 def check_arms(targets: list[Target], arms: list[str]) -> None:

@@ -845,3 +845,147 @@ def from_dict(cls: type, data: dict[str, Any] | None, path: str = "") -> Any:
 def to_dict(obj: Any) -> dict[str, Any]:
     """The plain-mapping form of a parameter dataclass tree (inverse of from_dict)."""
     return dataclasses.asdict(obj)
+
+
+# --- labels for people: what a report or a terminal shows instead of a field name ---
+#
+# One entry per parameter a report or a calibration printout names, keyed by the dataclass and the field:
+# the label says what the value means in words, the unit comes from the field's declaration above. A
+# parameter with no entry here is shown by its words (a test keeps every service parameter in the table).
+
+LABELS: dict[str, str] = {
+    # ServiceParams: what differs between care models
+    "ServiceParams.continuity": "Visits with the patient's named clinician",
+    "ServiceParams.message_coherence": "Chance a new clinician's explanation fits the plan",
+    "ServiceParams.alliance_transfer": "Alliance a new team member inherits from the lead",
+    "ServiceParams.followup_interval_weeks": "Interval between scheduled GP reviews",
+    "ServiceParams.therapy_interval_weeks": "Interval between sessions at therapy or team steps",
+    "ServiceParams.followup_reliability": "Chance a scheduled follow-up is booked and kept",
+    "ServiceParams.p_referral_per_visit": "Chance a GP visit leads to a specialist referral",
+    "ServiceParams.p_investigation_per_visit": "Chance a medical visit orders a test",
+    "ServiceParams.p_results_explained": "Chance a normal test result is explained",
+    "ServiceParams.p_referral_lost": "Chance a referral is lost in the system",
+    "ServiceParams.referral_delay_weeks": "Mean wait for a first specialist visit",
+    "ServiceParams.specialist_visits_per_episode": "Specialist visits per referral (mean)",
+    "ServiceParams.specialist_interval_weeks": "Interval between specialist visits",
+    "ServiceParams.case_review_interval_weeks": "Joint case review",
+    "ServiceParams.p_psychosocial_offer_per_visit": "Chance a GP visit offers a brief psychological or physio course",
+    "ServiceParams.therapy_course_sessions": "Sessions in a brief course (mean)",
+    "ServiceParams.coordinator_contact_interval_weeks": "Care coordinator check-in",
+    "ServiceParams.pacing_guidance": "Clinicians give pacing advice",
+    "ServiceParams.feedback": "Routine outcome monitoring with supervision",
+    "ServiceParams.stepping": "Stepping care up or down on outcomes",
+    "ServiceParams.training_warmth": "Training: change in clinicians' warmth",
+    "ServiceParams.training_validation": "Training: change in clinicians' validation of symptoms",
+    "ServiceParams.training_clarity": "Training: change in clarity of explanations",
+    "ServiceParams.training_humility": "Training: change in cultural humility",
+    "ServiceParams.campaign_delay_reduction": "Anti-stigma campaign: cut in delay before seeking help",
+    "ServiceParams.campaign_stigma_reduction": "Anti-stigma campaign: cut in felt stigma at entry",
+    "ServiceParams.review_interval_weeks": "Interval between outcome reviews",
+    "ServiceParams.step_up_threshold_points": "Improvement below which care steps up",
+    "ServiceParams.discharge_below_points": "Symptom score at or below which care steps down",
+    # ClinicianGroupParams: one role's staff
+    "ClinicianGroupParams.per_1000_patients": "Clinicians per 1,000 patients",
+    "ClinicianGroupParams.capacity_per_week": "Appointment slots per clinician per week",
+    "ClinicianGroupParams.warmth": "Warmth and empathy",
+    "ClinicianGroupParams.validation": "Validation of symptoms rather than dismissal",
+    "ClinicianGroupParams.clarity": "Clarity of explanations",
+    "ClinicianGroupParams.cultural_humility": "Cultural humility",
+    "ClinicianGroupParams.biopsychosocial": "Biopsychosocial stance",
+    "ClinicianGroupParams.reflective_practice": "Reflective practice",
+    "ClinicianGroupParams.pacing_advice": "Skill at pacing advice",
+    "ClinicianGroupParams.repair_skill": "Skill at repairing ruptures",
+    # CostParams
+    "CostParams.visit": "Cost of a visit",
+    "CostParams.investigation": "Cost of a test",
+    "CostParams.emergency": "Cost of an emergency attendance",
+    "CostParams.referral": "Cost of administering a referral",
+    "CostParams.case_review": "Cost of a case review per patient",
+    # MechanismParams that calibration moves (conf/calibration/free.yaml, sim.analysis.targets.MOVES)
+    "MechanismParams.dropout_per_week": "Dropout hazard of a typical patient",
+    "MechanismParams.dropout_alliance": "Dropout: protection by alliance",
+    "MechanismParams.dropout_trust": "Dropout: protection by trust",
+    "MechanismParams.dropout_progress": "Dropout: protection by progress",
+    "MechanismParams.adherence_intercept": "Self-management with nothing going for it",
+    "MechanismParams.adherence_bond": "Self-management: effect of the bond with the clinician",
+    "MechanismParams.recovery_per_week": "Recovery achieved by self-management",
+    "MechanismParams.setpoint_share": "Natural course: where symptoms settle",
+    "MechanismParams.setpoint_distress": "Natural course: effect of distress",
+    "MechanismParams.setpoint_stress_reactivity": "Natural course: effect of stress reactivity",
+    "MechanismParams.setpoint_catastrophising": "Natural course: effect of catastrophising",
+    "MechanismParams.setpoint_rate": "Natural course: speed of settling",
+    "MechanismParams.fluctuation_sd": "Week-to-week fluctuation of symptoms",
+    "MechanismParams.demand_per_week": "Patient-initiated GP contacts of a typical patient",
+    "MechanismParams.demand_distress": "Patient-initiated GP contacts: effect of distress",
+    "MechanismParams.referral_severity": "Referral: effect of reported severity",
+    "MechanismParams.referral_uncertainty": "Referral: effect of the patient's uncertainty",
+    "MechanismParams.referral_reference_points": "Referral: severity at the service's usual tendency",
+    "MechanismParams.emergency_per_week": "Emergency attendance hazard of a typical patient",
+    "MechanismParams.emergency_flare": "Emergency attendances: effect of a flare",
+    "MechanismParams.emergency_distress": "Emergency attendances: effect of distress",
+    "MechanismParams.emergency_uncertainty": "Emergency attendances: effect of uncertainty",
+    "MechanismParams.emergency_outside_care": "Emergency attendances when not in care (multiplier)",
+    "MechanismParams.bond_initial": "Bond at a first encounter",
+    "MechanismParams.trust_bond": "Bond at a first encounter: effect of trust",
+    "MechanismParams.attachment_bond": "Bond at a first encounter: effect of attachment security",
+    "MechanismParams.function_per_symptom_point": "Functioning lost per symptom point",
+}
+"""Human labels of parameters, keyed ``<dataclass>.<field>``; units come from the field declarations."""
+
+NONE_AT_ZERO: frozenset[str] = frozenset(
+    {
+        "ServiceParams.case_review_interval_weeks",
+        "ServiceParams.coordinator_contact_interval_weeks",
+        "ServiceParams.p_psychosocial_offer_per_visit",
+    }
+)
+"""Parameters whose value 0 switches the thing off: shown as "none", not as 0 weeks."""
+
+_GROUPS: dict[str, type] = {
+    "run": RunParams,
+    "population": PopulationParams,
+    "mechanisms": MechanismParams,
+    "costs": CostParams,
+}
+
+
+def parameter_field(path: str) -> tuple[type, dataclasses.Field]:
+    """The dataclass and field a dotted config name refers to.
+
+    Understands ``mechanisms.<f>``, ``run.<f>``, ``population.<f>``, ``costs.<f>``,
+    ``arms.<arm>.<f>`` (or ``service.<f>``) and ``workforce.<role>.<f>`` / ``workforce.<f>``.
+
+    Raises:
+        ConfigError: for a name that is not a parameter.
+    """
+    parts = path.split(".")
+    if parts[0] in ("arms", "service"):
+        cls, name = ServiceParams, parts[-1]
+        ok = len(parts) == (3 if parts[0] == "arms" else 2)
+    elif parts[0] == "workforce" and len(parts) == 3 and parts[1] in ROLES:
+        cls, name, ok = ClinicianGroupParams, parts[2], True
+    elif parts[0] == "workforce":
+        cls, name, ok = WorkforceParams, parts[-1], len(parts) == 2
+    else:
+        cls, name, ok = _GROUPS.get(parts[0]), parts[-1], len(parts) == 2
+    fields = {f.name: f for f in dataclasses.fields(cls)} if ok and cls is not None else {}
+    if name not in fields:
+        raise ConfigError(f"config error: {path!r} is not a parameter; expected e.g. mechanisms.dropout_per_week")
+    return cls, fields[name]
+
+
+def label(path: str) -> str:
+    """The human label of a parameter given by its dotted config name (see :func:`parameter_field`)."""
+    cls, f = parameter_field(path)
+    return LABELS.get(f"{cls.__name__}.{f.name}") or f.name.removeprefix("p_").replace("_", " ").capitalize()
+
+
+def unit(path: str) -> str:
+    """The declared unit of a parameter given by its dotted config name."""
+    return parameter_field(path)[1].metadata.get("unit", "")
+
+
+def none_at_zero(path: str) -> bool:
+    """Whether 0 switches this parameter's thing off (shown as "none")."""
+    cls, f = parameter_field(path)
+    return f"{cls.__name__}.{f.name}" in NONE_AT_ZERO

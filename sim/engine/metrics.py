@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 FLOOR_TOLERANCE = 1e-9  # PHQ-15 points: latent severity this far below the floor is rounding, not a breach
 IMPROVEMENT_POINTS = 3.0  # PHQ-15 change that is clinically meaningful (Kroenke et al. 2002)
+WEEKS_PER_YEAR = 52  # "first year": weeks 1-52 after a patient enters the cohort (week 0 for a closed one)
 
 _COUNTERS = ("investigations", "emergency", "flares", "ruptures", "repairs", "referrals")
 
@@ -217,8 +218,10 @@ def patient_table(model: CareModel) -> pd.DataFrame:
             p.adherence_sum, p.weeks_presented, out=np.full(p.n, np.nan), where=p.weeks_presented > 0
         ),
         "status_final": np.array(STATUSES, dtype=object)[p.status],
-        "dropout": p.ever_disengaged,
-        "dropout_week": np.where(p.dropout_week >= 0, p.dropout_week, np.nan),
+        # The two dropout figures, named apart (issue 14): a local "our dropout is 30 %" is one or the other.
+        "disengaged_ever": p.ever_disengaged,
+        "disengaged_first_year": (p.dropout_week >= 0) & (p.dropout_week - p.arrival_week <= WEEKS_PER_YEAR),
+        "disengaged_week": np.where(p.dropout_week >= 0, p.dropout_week, np.nan),
         "ruptures": p.ruptures,
         "repairs": p.repairs,
         "flares": p.flares,

@@ -51,7 +51,8 @@ HEADLINE = [
     "symptoms_final",
     "improved",
     "deteriorated",
-    "dropout",
+    "disengaged_first_year",
+    "disengaged_ever",
     *(f"visits_{r}" for r in ROLES),
     "investigations",
     "emergency",
@@ -107,7 +108,7 @@ def equity(result: ExperimentResult) -> pd.DataFrame:
         patients=("patient_id", "size"),
         function_change=("function_change", "mean"),
         improved=("improved", "mean"),
-        dropout=("dropout", "mean"),
+        disengaged_ever=("disengaged_ever", "mean"),
         alliance_final=("alliance_final", "mean"),
     )
     table["patients"] = (table["patients"] / result.config.run.replicates).round(0).astype(int)
@@ -129,7 +130,7 @@ def not_on_track(result: ExperimentResult) -> pd.DataFrame:
     if subgroup.empty:
         return pd.DataFrame()
     summary = compare_arms(subgroup, ref)
-    keep = summary["outcome"].isin(["function_final", "symptoms_final", "improved", "dropout", "cost"])
+    keep = summary["outcome"].isin(["function_final", "symptoms_final", "improved", "disengaged_ever", "cost"])
     table = summary[keep].copy()
     table["value"] = [with_interval(r.mean, r.ci_low, r.ci_high) for r in table.itertuples()]
     wide = table.pivot_table(index="description", columns=["arm", "contrast"], values="value", aggfunc="first")
@@ -303,7 +304,7 @@ def _plain_language(result: ExperimentResult, econ: pd.DataFrame) -> str:
     sentences = []
     for arm in [a for a in result.config.arms if a != ref]:
         get = lambda o, arm=arm: s[(s.outcome == o) & (s.arm == arm) & (s.contrast != "level")].iloc[0]  # noqa: E731
-        f, drop, cost = get("function_final"), get("dropout"), get("cost")
+        f, drop, cost = get("function_final"), get("disengaged_ever"), get("cost")
         direction = "better" if f["mean"] > 0 else "worse"
         if not np.isfinite(f.ci_low):
             sure = " (one replicate: no interval)"

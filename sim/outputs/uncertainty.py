@@ -34,7 +34,7 @@ from .writer import config_hash, versions
 if TYPE_CHECKING:
     from distributed import Client
 
-OUTCOME_COLUMNS = ("function_final", "symptoms_final", "dropout", "improved")
+OUTCOME_COLUMNS = ("function_final", "symptoms_final", "disengaged_ever", "improved")
 """Per-patient outcomes kept per draw and arm (means over patients)."""
 
 
