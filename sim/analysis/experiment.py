@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..core.params import ROLES, Config, validate
+from ..core.params import ROLE_LABELS, ROLES, Config, validate
 from ..core.streams import replicate_seed
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ OUTCOMES: dict[str, str] = {
     "emergency": "Emergency attendances per patient",
     "waiting_weeks": "Weeks waiting for a first appointment",
     "cost": "Cost per patient (currency units)",
-    **{f"visits_{r}": f"Visits to a {r.replace('_', ' ')} per patient" for r in ROLES},
+    **{f"visits_{r}": f"Visits to a {ROLE_LABELS[r]} per patient" for r in ROLES},
     "coc": "Bice-Boxerman continuity of care index (0-1)",
     "upc": "Usual provider continuity (0-1)",
     "secon": "Sequential continuity (0-1)",
@@ -417,7 +417,7 @@ def headline(summary: pd.DataFrame) -> pd.DataFrame:
     """A compact table for the terminal: each arm's mean and the difference with its CI."""
     levels = summary[summary["contrast"] == "level"].pivot(index="outcome", columns="arm", values="mean")
     diffs = summary[summary["contrast"] != "level"]
-    table = levels.loc[[o for o in OUTCOMES if o in levels.index]].round(3)
+    table = levels.loc[[o for o in OUTCOMES if o in levels.index]].map(number)
     for (arm, contrast), part in diffs.groupby(["arm", "contrast"], sort=False):
         part = part.set_index("outcome")
         label = f"{arm} {contrast.replace('vs ', '- ')}"
@@ -425,5 +425,5 @@ def headline(summary: pd.DataFrame) -> pd.DataFrame:
             with_interval(part.at[o, "mean"], part.at[o, "ci_low"], part.at[o, "ci_high"], signed=True)
             for o in table.index
         ]
-        table[f"d ({arm})"] = [round(part.at[o, "effect_size"], 2) for o in table.index]
+        table[f"d ({arm})"] = [number(part.at[o, "effect_size"]) for o in table.index]
     return table

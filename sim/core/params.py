@@ -25,6 +25,15 @@ from typing import Any
 ROLES: tuple[str, ...] = ("gp", "specialist", "psychologist", "physiotherapist", "coordinator")
 """Clinician roles, in the order used by every per-role array and column."""
 
+ROLE_LABELS: dict[str, str] = {
+    "gp": "GP",
+    "specialist": "specialist",
+    "psychologist": "psychologist",
+    "physiotherapist": "physiotherapist",
+    "coordinator": "care coordinator",
+}
+"""Each role as a report names it."""
+
 CONDITIONS: tuple[str, ...] = (
     "ibs",
     "fibromyalgia",
@@ -868,10 +877,10 @@ LABELS: dict[str, str] = {
     "ServiceParams.referral_delay_weeks": "Mean wait for a first specialist visit",
     "ServiceParams.specialist_visits_per_episode": "Specialist visits per referral (mean)",
     "ServiceParams.specialist_interval_weeks": "Interval between specialist visits",
-    "ServiceParams.case_review_interval_weeks": "Joint case review",
+    "ServiceParams.case_review_interval_weeks": "Interval between joint case reviews",
     "ServiceParams.p_psychosocial_offer_per_visit": "Chance a GP visit offers a brief psychological or physio course",
     "ServiceParams.therapy_course_sessions": "Sessions in a brief course (mean)",
-    "ServiceParams.coordinator_contact_interval_weeks": "Care coordinator check-in",
+    "ServiceParams.coordinator_contact_interval_weeks": "Interval between care-coordinator check-ins",
     "ServiceParams.pacing_guidance": "Clinicians give pacing advice",
     "ServiceParams.feedback": "Routine outcome monitoring with supervision",
     "ServiceParams.stepping": "Stepping care up or down on outcomes",

@@ -29,7 +29,7 @@ FIGURES: dict[str, tuple[str, str]] = {
     "symptoms": ("symptoms_mean", "Symptoms (PHQ-15, 0-30)"),
     "alliance": ("alliance_mean", "Alliance with latest clinician (0-1)"),
     "trust": ("trust_mean", "Trust (0-1)"),
-    "disengaged": ("share_disengaged", "Share disengaged"),
+    "disengaged": ("share_disengaged", "Share out of care after disengaging (that week)"),
 }
 
 THEME: dict[str, Any] = {
@@ -103,10 +103,10 @@ def standard_figures(weekly: pd.DataFrame, folder: Path) -> list[Path]:
             ax = fig.subplots()
             for arm, part in bands.groupby("arm", sort=False):
                 week = part["week"].to_numpy()
-                (line,) = ax.plot(week, part[column].to_numpy(), label=arm)
+                (line,) = ax.plot(week, part[column].to_numpy(), label=arm.replace("_", " "))
                 low, high = part[f"{column}_low"].to_numpy(), part[f"{column}_high"].to_numpy()
                 ax.fill_between(week, low, high, color=line.get_color(), alpha=BAND_ALPHA, linewidth=0)
-            ax.legend(title="arm")
+            ax.legend(title="care model")
             ax.set(xlabel="Week", ylabel=label, title=f"{label} by care model")
             fig.tight_layout()
             path = folder / f"{name}.png"

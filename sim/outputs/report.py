@@ -1,10 +1,16 @@
 """The decision report: one self-contained HTML page a planner can hand to a board.
 
-Figures are embedded as PNG data, so the file opens offline and can be mailed.
-Sections: the question and the scenarios; a headline table with paired
-differences; costs by event type, QALYs and cost-effectiveness; equity by
-cultural group; figures over time and a few patients' journeys; and what the
-numbers can and cannot say.
+Figures are embedded as PNG data, so the file opens offline and can be mailed,
+and it links to nothing outside itself. Sections: a plain-language summary (the
+answer, how sure it is, the main caveat); the question and the scenarios; a
+headline table with paired differences; costs by event type, QALYs and
+cost-effectiveness; patients not on track; equity by cultural group; figures
+over time and a few patients' journeys; and what the numbers cannot say.
+
+Written for a board: every parameter and outcome appears under its label and
+unit (``sim.core.params.label``/``unit``, ``sim.analysis.experiment.OUTCOMES``),
+never its field name, and every number goes through one formatter
+(``sim.analysis.experiment.number``: three significant digits).
 
 Utility weights: functioning F (0–100) maps linearly to a utility weight,
 ``UTILITY_AT_ZERO + (UTILITY_AT_FULL - UTILITY_AT_ZERO) * F / 100`` (0.35 at
@@ -20,6 +26,7 @@ import base64
 import dataclasses
 import html
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,12 +37,14 @@ from ..analysis.experiment import (
     OUTCOMES,
     ExperimentResult,
     compare_arms,
+    decimals,
+    number,
     paired_difference,
     reference_arm,
     t_interval,
     with_interval,
 )
-from ..core.params import ROLES, STATUSES, ServiceParams
+from ..core.params import ROLE_LABELS, ROLES, ServiceParams, label, none_at_zero, unit
 from .plots import themed
 
 if TYPE_CHECKING:
@@ -92,27 +101,27 @@ def economics(result: ExperimentResult) -> pd.DataFrame:
 def cost_by_event(result: ExperimentResult) -> pd.DataFrame:
     """Mean cost per patient by event type and arm (case reviews: the rest of the total)."""
     costs, p = result.config.costs, result.patients
-    parts = {f"visits: {r}": p[f"visits_{r}"] * costs.visit.get(r, 0.0) for r in ROLES}
-    parts["investigations"] = p["investigations"] * costs.investigation
-    parts["emergency attendances"] = p["emergency"] * costs.emergency
-    parts["referrals"] = p["referrals"] * costs.referral
+    parts = {f"Visits to a {ROLE_LABELS[r]}": p[f"visits_{r}"] * costs.visit.get(r, 0.0) for r in ROLES}
+    parts["Tests (investigations)"] = p["investigations"] * costs.investigation
+    parts["Emergency attendances"] = p["emergency"] * costs.emergency
+    parts["Referrals (administration)"] = p["referrals"] * costs.referral
     frame = pd.DataFrame(parts).assign(arm=p["arm"])
-    frame["case reviews"] = p["cost"] - frame.drop(columns="arm").sum(axis=1)
-    return frame.groupby("arm", sort=False).mean().T.round(1)
+    frame["Case reviews"] = p["cost"] - frame.drop(columns="arm").sum(axis=1)
+    return frame.groupby("arm", sort=False).mean().T
+
+
+EQUITY_OUTCOMES = ("function_change", "improved", "disengaged_ever", "alliance_final")
+"""Outcomes of the equity table (labelled from ``OUTCOMES``)."""
 
 
 def equity(result: ExperimentResult) -> pd.DataFrame:
-    """Outcomes by cultural group within each arm."""
+    """Outcomes by cultural group within each arm: patients per replicate and the mean of each outcome."""
     p = result.patients
     table = p.groupby(["arm", "cultural_group"], sort=False).agg(
-        patients=("patient_id", "size"),
-        function_change=("function_change", "mean"),
-        improved=("improved", "mean"),
-        disengaged_ever=("disengaged_ever", "mean"),
-        alliance_final=("alliance_final", "mean"),
+        patients=("patient_id", "size"), **{o: (o, "mean") for o in EQUITY_OUTCOMES}
     )
     table["patients"] = (table["patients"] / result.config.run.replicates).round(0).astype(int)
-    return table.round(3)
+    return table
 
 
 def not_on_track(result: ExperimentResult) -> pd.DataFrame:
@@ -133,10 +142,12 @@ def not_on_track(result: ExperimentResult) -> pd.DataFrame:
     keep = summary["outcome"].isin(["function_final", "symptoms_final", "improved", "disengaged_ever", "cost"])
     table = summary[keep].copy()
     table["value"] = [with_interval(r.mean, r.ci_low, r.ci_high) for r in table.itertuples()]
-    wide = table.pivot_table(index="description", columns=["arm", "contrast"], values="value", aggfunc="first")
-    wide.columns = [a if c == "level" else f"{a} − {ref}" for a, c in wide.columns]
+    table["column"] = [arm_name(r.arm) if r.contrast == "level" else versus(r.arm, ref) for r in table.itertuples()]
+    wide = table.pivot_table(index="description", columns="column", values="value", aggfunc="first", sort=False)
     share = len(flagged) / max(len(base), 1)
-    return wide.assign(**{"share of patients": f"{share:.2f}"})
+    wide = wide.assign(**{"share of patients": number(share)})
+    wide.columns.name = None
+    return wide.rename_axis("outcome").reset_index()
 
 
 def _png(fig: Figure) -> str:
@@ -155,45 +166,123 @@ def _ce_plane(econ: pd.DataFrame, ref: str) -> str:
         fig = new_figure(figsize=(6, 4.5))
         ax = fig.subplots()
         for arm, points in data.groupby("arm", sort=False):
-            ax.scatter(points["d_qalys"], points["d_cost"], label=arm, edgecolor="w", linewidth=0.5)
-        ax.legend(title="arm")
+            ax.scatter(points["d_qalys"], points["d_cost"], label=arm_name(arm), edgecolor="w", linewidth=0.5)
+        ax.legend(title="care model")
         ax.axhline(0, color="grey", lw=0.8)
         ax.axvline(0, color="grey", lw=0.8)
         ax.set(
-            xlabel=f"QALYs gained per patient vs {ref}",
-            ylabel=f"Extra cost per patient vs {ref}",
+            xlabel=f"QALYs gained per patient vs {arm_name(ref)}",
+            ylabel=f"Extra cost per patient vs {arm_name(ref)} (currency units)",
             title="Cost-effectiveness plane (one point per replicate)",
         )
         fig.tight_layout()
         return _png(fig)
 
 
+JOURNEY_MARKERS: dict[str, tuple[str, str]] = {
+    "waiting": ("o", "starts waiting for a first appointment"),
+    "discharged": ("s", "discharged"),
+    "disengaged": ("x", "disengaged (left care)"),
+}
+"""Status changes marked on a journey: the marker drawn, and the words its key says."""
+
+
 def _journeys(journeys: pd.DataFrame) -> str:
-    arms = list(dict.fromkeys(journeys["arm"]))
-    markers = {s: m for s, m in zip(STATUSES, ["", "o", "", "s", "x"], strict=True)}
     with themed() as new_figure:
-        fig = new_figure(figsize=(5.5 * len(arms), 4))
-        axes = fig.subplots(1, len(arms), sharey=True, squeeze=False)
-        for ax, arm in zip(axes[0], arms, strict=True):
-            part = journeys[journeys["arm"] == arm]
-            for patient, rows in part.groupby("patient_id"):
-                week, function, status = (rows[c].to_numpy() for c in ("week", "function", "status"))
-                line = ax.plot(week, function, lw=1.2, label=f"patient {patient}")[0]
-                entered = np.r_[True, status[1:] != status[:-1]]  # the weeks a new status begins
-                for name, marker in markers.items():
-                    hit = entered & (status == name)
-                    if marker and hit.any():
-                        ax.scatter(week[hit], function[hit], marker=marker, color=line.get_color(), s=30)
-            ax.set(title=f"{arm}: functioning of {part['patient_id'].nunique()} patients", xlabel="week")
-        axes[0, 0].set_ylabel("functioning (0-100)")
-        axes[0, -1].legend(fontsize=7, loc="lower right")
-        fig.suptitle("o waiting for a first appointment, s discharged, x disengaged", fontsize=9)
-        fig.tight_layout()
-        return _png(fig)
+        return _png(journeys_figure(journeys, new_figure))
+
+
+def journeys_figure(journeys: pd.DataFrame, new_figure: type[Figure]) -> Figure:
+    """Functioning of a few patients per care model, status changes marked, with a key in words."""
+    from matplotlib.lines import Line2D
+
+    arms = list(dict.fromkeys(journeys["arm"]))
+    fig = new_figure(figsize=(5.5 * len(arms), 4.6))
+    axes = fig.subplots(1, len(arms), sharey=True, squeeze=False)
+    for ax, arm in zip(axes[0], arms, strict=True):
+        part = journeys[journeys["arm"] == arm]
+        for _, rows in part.groupby("patient_id"):
+            week, function, status = (rows[c].to_numpy() for c in ("week", "function", "status"))
+            line = ax.plot(week, function, lw=1.2)[0]
+            entered = np.r_[True, status[1:] != status[:-1]]  # the weeks a new status begins
+            for name, (marker, _) in JOURNEY_MARKERS.items():
+                hit = entered & (status == name)
+                if hit.any():
+                    ax.scatter(week[hit], function[hit], marker=marker, color=line.get_color(), s=30)
+        ax.set(title=f"{arm_name(arm)}: {part['patient_id'].nunique()} patients", xlabel="Week")
+    axes[0, 0].set_ylabel("Functioning (0–100, higher better)")
+    key = [
+        Line2D([], [], color="0.3", marker=marker, linestyle="none", label=words)
+        for marker, words in JOURNEY_MARKERS.values()
+    ]
+    fig.legend(handles=key, loc="lower center", ncols=len(key), frameon=False, fontsize=10)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
 
 
 def _table(frame: pd.DataFrame, test_id: str) -> str:
-    return frame.to_html(classes="table", border=0, na_rep="–").replace("<table", f'<table data-testid="{test_id}"', 1)
+    """A table with one header row (the first column holds the row labels) and every number already text."""
+    frame = frame.copy()
+    frame.columns.name = None  # else pandas adds the columns' name as an extra header cell
+    return frame.to_html(classes="table", border=0, na_rep="–", index=False).replace(
+        "<table", f'<table data-testid="{test_id}"', 1
+    )
+
+
+def arm_name(arm: str) -> str:
+    """A care model as the report names it (``usual_care`` -> ``usual care``)."""
+    return arm.replace("_", " ")
+
+
+def versus(arm: str, ref: str) -> str:
+    """The column heading of a paired difference."""
+    return f"{arm_name(arm)} − {arm_name(ref)}"
+
+
+SHARE_UNITS = ("probability", "share")
+"""Declared units shown as a percentage."""
+
+
+def shown_unit(path: str) -> str:
+    """The unit a parameter's value is shown in ("" for yes/no)."""
+    declared = unit(path)
+    if declared.startswith(SHARE_UNITS):
+        return "%"
+    if declared == "on/off":
+        return ""
+    if declared == "level on [0, 1]":
+        return "on a 0–1 scale"
+    return declared
+
+
+def shown_value(path: str, value: object) -> str:
+    """A parameter's value in words or by the one precision rule: yes/no, "none" where 0 switches it off."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if none_at_zero(path) and value == 0:
+        return "none"
+    # A setting is an exact input, not an estimate: the same rule, without padding zeros (6 weeks, not 6.00).
+    value = 100.0 * float(value) if shown_unit(path) == "%" else float(value)
+    text = number(value)
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    return f"{text} %" if shown_unit(path) == "%" else text
+
+
+def parameter_heading(path: str) -> str:
+    """A parameter's label with the unit its values are shown in."""
+    shown, words = shown_unit(path), label(path)
+    return f"{words} ({shown})" if shown and shown != "%" and shown.lower() not in words.lower() else words
+
+
+def numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every numeric column as text by the one precision rule, each column to the decimals of its largest value."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_numeric_dtype(out[column]) and not pd.api.types.is_bool_dtype(out[column]):
+            values = out[column].astype(float)
+            places = 0 if pd.api.types.is_integer_dtype(out[column]) else decimals(*values.to_numpy())
+            out[column] = [number(v, places) for v in values]
+    return out
 
 
 def _headline(result: ExperimentResult) -> pd.DataFrame:
@@ -206,29 +295,32 @@ def _headline(result: ExperimentResult) -> pd.DataFrame:
             continue
         row = {"outcome": OUTCOMES[outcome]}
         for r in part[part["contrast"] == "level"].itertuples():
-            row[r.arm] = with_interval(r.mean, r.ci_low, r.ci_high)
+            row[arm_name(r.arm)] = with_interval(r.mean, r.ci_low, r.ci_high)
         for r in part[part["contrast"] != "level"].itertuples():
-            row[f"{r.arm} − {ref}"] = with_interval(r.mean, r.ci_low, r.ci_high)
-            row[f"d ({r.arm})"] = f"{r.effect_size:.2f}" if np.isfinite(r.effect_size) else "–"
+            row[versus(r.arm, ref)] = with_interval(r.mean, r.ci_low, r.ci_high, signed=True)
+            row[f"d ({arm_name(r.arm)})"] = number(r.effect_size) if np.isfinite(r.effect_size) else "–"
         rows.append(row)
     row = {"outcome": "Cost per improved patient (currency units)"}
     econ = economics(result)
     for arm, g in econ.groupby("arm", sort=False):
         few = int((g["improved"] < MIN_SHARE_IMPROVED).sum())
         if few:
-            row[arm] = f"not defined: (almost) no patient improved in {few} of {len(g)} replicates"
+            row[arm_name(arm)] = f"not defined: (almost) no patient improved in {few} of {len(g)} replicates"
         else:
-            row[arm] = with_interval(*t_interval((g["cost"] / g["improved"]).to_numpy()))
+            row[arm_name(arm)] = with_interval(*t_interval((g["cost"] / g["improved"]).to_numpy()))
     rows.append(row)
-    return pd.DataFrame(rows).set_index("outcome")
+    return pd.DataFrame(rows)
 
 
 def _differences(result: ExperimentResult) -> pd.DataFrame:
-    """The service parameters that differ between arms (what the scenarios are)."""
+    """The service parameters that differ between arms (what the scenarios are), labelled, with units."""
     arms = result.config.arms
     fields = [f.name for f in dataclasses.fields(ServiceParams)]
     differ = [f for f in fields if len({getattr(s, f) for s in arms.values()}) > 1]
-    return pd.DataFrame({arm: [getattr(s, f) for f in differ] for arm, s in arms.items()}, index=differ)
+    table = {"service setting": [parameter_heading(f"service.{f}") for f in differ]}
+    for arm, service in arms.items():
+        table[arm_name(arm)] = [shown_value(f"service.{f}", getattr(service, f)) for f in differ]
+    return pd.DataFrame(table)
 
 
 def _contrast(summary: pd.DataFrame, outcome: str, arm: str, contrast: str) -> tuple[float, float, float]:
@@ -249,7 +341,7 @@ def _economics_summary(result: ExperimentResult, econ: pd.DataFrame) -> pd.DataF
     rows = []
     for arm in result.config.arms:
         row = {
-            "arm": arm,
+            "care model": arm_name(arm),
             "cost per patient": with_interval(*_contrast(s, "cost", arm, "level")),
             "QALYs per patient": with_interval(*t_interval(qalys.loc[arm].to_numpy())),
         }
@@ -257,12 +349,12 @@ def _economics_summary(result: ExperimentResult, econ: pd.DataFrame) -> pd.DataF
             d_cost = _contrast(s, "cost", arm, f"vs {ref}")
             d_qalys = paired_difference(qalys, arm, ref)[:3]
             d_improved = _contrast(s, "improved", arm, f"vs {ref}")
-            row[f"extra cost vs {ref}"] = with_interval(*d_cost)
-            row[f"QALYs gained vs {ref}"] = with_interval(*d_qalys)
+            row[f"extra cost vs {arm_name(ref)}"] = with_interval(*d_cost, signed=True)
+            row[f"QALYs gained vs {arm_name(ref)}"] = with_interval(*d_qalys, signed=True)
             row["cost per QALY gained"] = icer(d_cost, d_qalys, MIN_QALYS_GAINED, "QALY")
             row["cost per extra improved patient"] = icer(d_cost, d_improved, MIN_SHARE_IMPROVED, "improved patient")
         rows.append(row)
-    return pd.DataFrame(rows).set_index("arm")
+    return pd.DataFrame(rows)
 
 
 def icer(d_cost: tuple[float, float, float], d_effect: tuple[float, float, float], smallest: float, unit: str) -> str:
@@ -288,44 +380,96 @@ def icer(d_cost: tuple[float, float, float], d_effect: tuple[float, float, float
     if abs(effect) < smallest:
         return f"not defined: effect too small to divide by ({effect:+.2g} per patient, below {smallest:g})"
     if np.isfinite(low) and low <= 0 <= high:
-        return f"not defined: effect too small to divide by (its interval [{low:+.2g}, {high:+.2g}] includes 0)"
+        places = decimals(low, high)
+        interval = f"[{number(low, places, signed=True)}, {number(high, places, signed=True)}]"
+        return f"not defined: effect too small to divide by (its interval {interval} includes 0)"
     if effect > 0 and cost <= 0:
         return "dominant (more effective, no dearer)"
     if effect < 0 and cost >= 0:
         return "dominated (less effective, no cheaper)"
     ratio = cost / effect
     if effect > 0:
-        return f"{ratio:,.0f} per {unit} gained"
-    return f"{ratio:,.0f} saved per {unit} lost (less effective, cheaper)"
+        return f"{number(ratio)} per {unit} gained"
+    return f"{number(ratio)} saved per {unit} lost (less effective, cheaper)"
 
 
-def _plain_language(result: ExperimentResult, econ: pd.DataFrame) -> str:
-    s, ref = result.summary, reference_arm(result.config)
-    sentences = []
-    for arm in [a for a in result.config.arms if a != ref]:
-        get = lambda o, arm=arm: s[(s.outcome == o) & (s.arm == arm) & (s.contrast != "level")].iloc[0]  # noqa: E731
-        f, drop, cost = get("function_final"), get("disengaged_ever"), get("cost")
-        direction = "better" if f["mean"] > 0 else "worse"
-        if not np.isfinite(f.ci_low):
-            sure = " (one replicate: no interval)"
-        else:
-            sure = "" if (f.ci_low > 0 or f.ci_high < 0) else " (the interval includes no difference)"
-        size = f", a standardised difference of {f.effect_size:.2f}" if np.isfinite(f.effect_size) else ""
-        sentences.append(
-            f"Under <b>{html.escape(arm)}</b>, the same patients end {abs(f['mean']):.1f} points {direction} on "
-            f"functioning (0–100) than under {html.escape(ref)}{size}{sure}; "
-            f"{abs(drop['mean']) * 100:.1f} percentage points "
-            f"{'fewer' if drop['mean'] < 0 else 'more'} drop out, and care costs "
-            f"{abs(cost['mean']):,.0f} {'less' if cost['mean'] < 0 else 'more'} per patient over "
-            f"{result.config.run.weeks} weeks."
+def _summary(result: ExperimentResult, econ: pd.DataFrame, warnings: Sequence[str]) -> str:
+    """The plain-language summary at the top: the answer, how sure it is, and the main caveat."""
+    s, ref, config = result.summary, reference_arm(result.config), result.config
+    others = [a for a in config.arms if a != ref]
+    qalys = econ.set_index(["arm", "replicate"])["qalys"]
+    levels = {a: _contrast(s, "function_final", a, "level")[0] for a in config.arms}
+    best = max(levels, key=levels.get)
+    answer = [
+        f"<p data-testid='answer'><b>The answer.</b> On functioning (0–100, higher better) after "
+        f"{config.run.weeks} weeks, <b>{html.escape(arm_name(best))}</b> does best of the "
+        f"{len(config.arms)} care models compared.</p><ul>"
+    ]
+    unclear = []
+    for arm in others:
+        f, f_low, f_high = _contrast(s, "function_final", arm, f"vs {ref}")
+        cost, cost_low, cost_high = _contrast(s, "cost", arm, f"vs {ref}")
+        d = s[(s.outcome == "function_final") & (s.arm == arm) & (s.contrast == f"vs {ref}")].iloc[0].effect_size
+        size = f", a standardised difference of {number(d)}" if np.isfinite(d) else ""
+        ratio = icer((cost, cost_low, cost_high), paired_difference(qalys, arm, ref)[:3], MIN_QALYS_GAINED, "QALY")
+        if not np.isfinite(f_low) or f_low <= 0 <= f_high:
+            unclear.append(arm_name(arm))
+        answer.append(
+            f"<li><b>{html.escape(arm_name(arm).capitalize())}</b> against {html.escape(arm_name(ref))}: functioning "
+            f"{number(abs(f))} points {'higher' if f > 0 else 'lower'} "
+            f"({_interval_words(f_low, f_high)}{size}); care costs {number(abs(cost))} "
+            f"{'more' if cost > 0 else 'less'} per patient over the {config.run.weeks} weeks "
+            f"({_interval_words(cost_low, cost_high)}); cost per QALY gained: {html.escape(ratio)}.</li>"
         )
+    answer.append("</ul>")
+    replicates = config.run.replicates
+    if replicates < 2:
+        sure = "With one replicate there is no interval: run more replicates before relying on any difference."
+    elif unclear:
+        sure = (
+            f"For {', '.join(map(html.escape, unclear))} the interval includes no difference in functioning: "
+            "the simulation cannot tell it apart from the reference at this size."
+        )
+    else:
+        sure = "Every difference in functioning above is clear of zero across the replicates."
+    certainty = (
+        f"<p data-testid='certainty'><b>How sure.</b> The intervals are 95% intervals across {replicates} "
+        "simulated replicates of the same service: the play of chance, not doubt about the model's assumptions. "
+        f"{sure} This report includes no probabilistic sensitivity analysis; the project's "
+        "<code>experiments.psa</code> command adds the uncertainty in the parameters.</p>"
+    )
+    if warnings:
+        items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+        caveat = (
+            "<p data-testid='caveat'><b>Main caveat: capacity.</b> Staff cannot offer all the care the "
+            f"scenarios ask for, so waits, not the care model, may drive the result:</p><ul>{items}</ul>"
+        )
+    else:
+        caveat = (
+            "<p data-testid='caveat'><b>Main caveat.</b> The model's mechanisms and parameters are assumptions, "
+            "calibrated to published averages for usual care, not measured in this service; the differences "
+            "between care models are predictions. Trust the differences more than the absolute levels.</p>"
+        )
+    return "".join(answer) + certainty + caveat
+
+
+def _interval_words(low: float, high: float) -> str:
+    """A 95% interval in words, or why there is none."""
+    if not np.isfinite(low):
+        return "one replicate: no interval"
+    places = decimals(low, high)
+    return f"95% interval {number(low, places, signed=True)} to {number(high, places, signed=True)}"
+
+
+def _limits(result: ExperimentResult) -> str:
+    """What the numbers cannot say (the end of the report)."""
     return (
-        "<p>" + " ".join(sentences) + "</p>"
         "<p><b>What these numbers cannot say.</b> They come from a simulation whose mechanisms and parameters are "
-        "assumptions, calibrated to published averages (see docs/validation.md), not measured in this service. "
+        "assumptions, calibrated to published averages (the project's validation against published figures "
+        "lists each target and whether the model meets it), not measured in this service. "
         f"The intervals show the spread across {result.config.run.replicates} simulated replicates of the same "
-        "service — Monte Carlo uncertainty — not uncertainty in the model's assumptions; the sensitivity "
-        "analysis (docs/sensitivity.md) shows which assumptions matter most. Utility weights and QALYs use a "
+        "service — Monte Carlo uncertainty — not uncertainty in the model's assumptions; the project's "
+        "sensitivity analysis shows which assumptions matter most. Utility weights and QALYs use a "
         "linear mapping from functioning, and costs are the unit costs set in the configuration. Use the "
         "differences between scenarios, more than the absolute levels, and check them against local data.</p>"
     )
@@ -341,46 +485,54 @@ table.table th{background:#f3f3f3}figure{margin:.5em 0}img{max-width:100%}
 """
 
 
-def build_report(result: ExperimentResult, figures: Path | None = None) -> str:
+def build_report(result: ExperimentResult, figures: Path | None = None, warnings: Sequence[str] = ()) -> str:
     """The report as one HTML string (figures from ``figures``/ embedded as data).
 
     Args:
         result: A finished experiment.
         figures: Folder holding the standard figures (``sim.outputs.plots.standard_figures``).
+        warnings: Capacity warnings (one sentence each, naming the role) to state as the summary's main
+            caveat; with none, the caveat is the model's assumptions.
     """
     config, ref = result.config, reference_arm(result.config)
     econ = economics(result)
+    title = f"Decision report: {config.experiment.replace('_', ' ')}"
     parts = [
-        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(config.experiment)}"
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}"
         f"</title><style>{CSS}</style></head><body>",
-        f"<h1>Decision report: {html.escape(config.experiment)}</h1>",
-        f"<p class='note'>{len(config.arms)} scenarios × {config.run.replicates} replicates × "
+        f"<h1>{html.escape(title)}</h1>",
+        "<h2 data-testid='summary-heading'>In short</h2>",
+        _summary(result, econ, warnings),
+        f"<p class='note'>{len(config.arms)} care models × {config.run.replicates} replicates × "
         f"{config.population.n_patients:,} patients ({config.population.cohort} cohort) × {config.run.weeks} weeks; "
-        f"base seed {config.run.seed}. Every scenario sees the same patients and the same chance events; "
-        f"differences are paired by replicate and compared with <b>{html.escape(ref)}</b>.</p>",
+        f"base seed {config.run.seed}. Every care model sees the same patients and the same chance events; "
+        f"differences are paired by replicate and compared with <b>{html.escape(arm_name(ref))}</b>.</p>",
         "<h2>The question and the scenarios</h2>",
-        f"<p>How do outcomes, use of services and costs differ between {', '.join(map(html.escape, config.arms))} "
-        "for the same people with functional somatic conditions? The scenarios differ only in these service "
-        "settings:</p>",
+        f"<p>How do outcomes, use of services and costs differ between "
+        f"{', '.join(html.escape(arm_name(a)) for a in config.arms)} for the same people with functional "
+        "somatic conditions? The care models differ only in these service settings:</p>",
         _table(_differences(result), "scenarios"),
         "<h2>Headline results</h2>",
         "<p class='note'>Mean per patient at the horizon [95% interval across replicates]; differences are "
         "paired; d is the standardised mean difference (difference over the pooled patient-level SD). Improved / "
-        "deteriorated: PHQ-15 down / up by 3 points or more.</p>",
+        "deteriorated: PHQ-15 down / up by 3 points or more. Two dropout figures: disengaged in the first year "
+        "after entry (what most published dropout rates count) and disengaged at least once over the run.</p>",
         _table(_headline(result), "headline"),
         "<h2>Costs and cost-effectiveness</h2>",
-        "<p class='note'>Mean cost per patient by event type (currency units from the configuration).</p>",
-        _table(cost_by_event(result), "costs"),
-        f"<p class='note'>Utility weight = {UTILITY_AT_ZERO} + {UTILITY_AT_FULL - UTILITY_AT_ZERO:.2f} × "
-        "functioning/100; QALYs = area under the weekly mean utility over the horizon.</p>",
+        "<p class='note'>Mean cost per patient over the horizon by event type (currency units from the "
+        "configuration).</p>",
+        _table(numbers(cost_by_event(result).rename(columns=arm_name).rename_axis("event").reset_index()), "costs"),
+        f"<p class='note'>Utility weight = {number(UTILITY_AT_ZERO)} + "
+        f"{number(UTILITY_AT_FULL - UTILITY_AT_ZERO)} × functioning/100; QALYs = area under the weekly mean "
+        "utility over the horizon.</p>",
         _table(_economics_summary(result, econ), "economics"),
         _img(_ce_plane(econ, ref), "cost-effectiveness plane"),
         "<h2>Patients not on track at 12 weeks</h2>",
         "<p class='note'>Patients whose symptoms at week 12 were no lower than at baseline under the reference "
-        "scenario — those routine outcome monitoring would flag — followed in every scenario (paired).</p>",
+        "care model — those routine outcome monitoring would flag — followed in every care model (paired).</p>",
         _table(not_on_track(result), "not_on_track"),
         "<h2>Equity: outcomes by cultural group</h2>",
-        _table(equity(result), "equity"),
+        _table(_equity_table(result), "equity"),
         "<h2>Over time</h2>",
     ]
     if figures is not None:
@@ -390,5 +542,13 @@ def build_report(result: ExperimentResult, figures: Path | None = None) -> str:
                 parts.append(_img(base64.b64encode(path.read_bytes()).decode(), f"{name} over time"))
     if result.journeys is not None and not result.journeys.empty:
         parts += ["<h2>A few patients' journeys</h2>", _img(_journeys(result.journeys), "patient journeys")]
-    parts += ["<h2>What the numbers say, and what they cannot</h2>", _plain_language(result, econ), "</body></html>"]
+    parts += ["<h2>What the numbers cannot say</h2>", _limits(result), "</body></html>"]
     return "\n".join(parts)
+
+
+def _equity_table(result: ExperimentResult) -> pd.DataFrame:
+    """The equity table for people: care model and group as columns, outcomes under their labels."""
+    table = numbers(equity(result).reset_index())
+    table["arm"] = table["arm"].map(arm_name)
+    headings = {"arm": "care model", "cultural_group": "cultural group", "patients": "patients per replicate"}
+    return table.rename(columns={**headings, **{o: OUTCOMES[o] for o in EQUITY_OUTCOMES}})
