@@ -29,7 +29,7 @@ FIGURES: dict[str, tuple[str, str]] = {
     "symptoms": ("symptoms_mean", "Symptoms (PHQ-15, 0-30)"),
     "alliance": ("alliance_mean", "Alliance with latest clinician (0-1)"),
     "trust": ("trust_mean", "Trust (0-1)"),
-    "disengaged": ("share_disengaged", "Share out of care after disengaging (that week)"),
+    "disengaged": ("share_disengaged", "Share disengaged (out of care) that week"),
 }
 
 THEME: dict[str, Any] = {
