@@ -29,6 +29,16 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1500, "height": 2150}  # tall enough for every chart without scrolling
 
 
+def require_chromium() -> None:
+    """Skip the calling test module without Debian's chromium; in CI, fail instead (.ci/run installs it)."""
+    import pytest
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            raise RuntimeError("CI needs Debian's chromium for the browser test (.ci/run installs it)")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+
 @contextmanager
 def dashboard_server(start_timeout_s: float = 90.0) -> Iterator[str]:
     """Serve ``experiments/dashboard.py`` on a free localhost port; yields its URL."""

@@ -9,22 +9,17 @@ one per lesson to test-artifacts/lesson_<key>.png.
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from dashboard_browser import CHROMIUM, dashboard_server, launch_chromium, open_dashboard, wait_for_week
+from dashboard_browser import dashboard_server, launch_chromium, open_dashboard, require_chromium, wait_for_week
 
 from sim.classroom.lessons import COUNTERS, LESSONS
 
 ARTIFACTS = ROOT / "test-artifacts"
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI needs Debian's chromium for the browser test (.ci/run installs it)")
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+require_chromium()
 
 sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 

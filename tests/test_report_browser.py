@@ -10,13 +10,11 @@ test-artifacts/report.png.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
-from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from dashboard_browser import CHROMIUM, launch_chromium
+from dashboard_browser import launch_chromium, require_chromium
 
 from sim.analysis.experiment import OUTCOMES, run_experiment
 from sim.core.params import ClinicianGroupParams, CostParams, MechanismParams, ServiceParams
@@ -24,10 +22,7 @@ from sim.outputs.writer import write_results
 
 ARTIFACTS = ROOT / "test-artifacts"
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI needs Debian's chromium for the browser test (.ci/run installs it)")
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+require_chromium()
 
 sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 
