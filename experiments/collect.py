@@ -37,7 +37,9 @@ def x_axis(runs: pd.DataFrame, swept: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("sweep", type=Path, help="the sweep folder (hydra.sweep.dir)")
-    parser.add_argument("--outcomes", nargs="+", default=["function_final", "symptoms_final", "disengaged_ever", "cost"])
+    parser.add_argument(
+        "--outcomes", nargs="+", default=["function_final", "symptoms_final", "disengaged_ever", "cost"]
+    )
     args = parser.parse_args(argv)
     try:
         if not args.sweep.is_dir():
