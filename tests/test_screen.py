@@ -63,7 +63,7 @@ def synthetic(config: Config) -> types.SimpleNamespace:
             "arm": ["coordinated", "fragmented"],
             "function_final": [60.0 + gap, 60.0],
             "symptoms_final": [9.0, 10.0],
-            "dropout": [0.2, 0.2],
+            "disengaged_ever": [0.2, 0.2],
             "cost": [100.0, 100.0],
         }
     )
