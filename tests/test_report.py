@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from sim.analysis.experiment import number, run_experiment, with_interval
+from sim.analysis.experiment import decimals, number, run_experiment, with_interval
 from sim.core.params import LABELS, ServiceParams
 from sim.outputs.plots import themed
 from sim.outputs.report import (
@@ -146,8 +146,8 @@ def test_plain_language_paragraph_states_the_difference_and_the_limits(report):
     result, page = report
     text = " ".join(page.text)
     s = result.summary
-    diff = s[(s.outcome == "function_final") & (s.contrast == "vs fragmented")].iloc[0]["mean"]
-    assert f"{number(abs(diff))} points" in text
+    diff = s[(s.outcome == "function_final") & (s.contrast == "vs fragmented")].iloc[0]
+    assert f"{number(abs(diff['mean']), decimals(diff['mean'], diff['ci_low'], diff['ci_high']))} points" in text
     assert "What these numbers cannot say" in text
 
 

@@ -414,12 +414,14 @@ def _summary(result: ExperimentResult, econ: pd.DataFrame, warnings: Sequence[st
         ratio = icer((cost, cost_low, cost_high), paired_difference(qalys, arm, ref)[:3], MIN_QALYS_GAINED, "QALY")
         if not np.isfinite(f_low) or f_low <= 0 <= f_high:
             unclear.append(arm_name(arm))
+        f_text = number(abs(f), decimals(f, f_low, f_high))
+        cost_text = number(abs(cost), decimals(cost, cost_low, cost_high))
         answer.append(
             f"<li><b>{html.escape(arm_name(arm).capitalize())}</b> against {html.escape(arm_name(ref))}: functioning "
-            f"{number(abs(f))} points {'higher' if f > 0 else 'lower'} "
-            f"({_interval_words(f_low, f_high)}{size}); care costs {number(abs(cost))} "
+            f"{f_text} points {'higher' if f > 0 else 'lower'} "
+            f"({_interval_words(f_low, f_high)}{size}); care costs {cost_text} "
             f"{'more' if cost > 0 else 'less'} per patient over the {config.run.weeks} weeks "
-            f"({_interval_words(cost_low, cost_high)}); cost per QALY gained: {html.escape(ratio)}.</li>"
+            f"({_interval_words(cost_low, cost_high)}); {html.escape(_ratio_words(ratio))}.</li>"
         )
     answer.append("</ul>")
     replicates = config.run.replicates
@@ -451,6 +453,17 @@ def _summary(result: ExperimentResult, econ: pd.DataFrame, warnings: Sequence[st
             "between care models are predictions. Trust the differences more than the absolute levels.</p>"
         )
     return "".join(answer) + certainty + caveat
+
+
+def _ratio_words(ratio: str) -> str:
+    """The cost per QALY as the summary says it (the economics table gives the reason in full)."""
+    if ratio.startswith("not defined"):
+        return "no cost per QALY: the difference in QALYs is too small to tell from none"
+    if ratio.startswith("dominant"):
+        return "it dominates: more effective and no dearer"
+    if ratio.startswith("dominated"):
+        return "it is dominated: less effective and no cheaper"
+    return f"cost per QALY gained: {ratio}"
 
 
 def _interval_words(low: float, high: float) -> str:
