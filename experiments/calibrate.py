@@ -54,7 +54,7 @@ from experiments.validate import DEFAULT_TARGETS, validation_config
 from sim.analysis.experiment import number, run_experiment
 from sim.analysis.targets import Target, check_arms, evaluate, fitted_targets, load_targets, loss, read_yaml
 from sim.core.files import StagedFolder, write_atomic
-from sim.core.params import Config, ConfigError, label, to_dict, unit
+from sim.core.params import Config, ConfigError, label, parameter_field, to_dict, unit
 from sim.core.streams import replicate_seed
 from sim.outputs.writer import versions
 
@@ -256,9 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         published = load_targets(args.targets)
         all_free = load_free_parameters(args.params)
         preset = fit_preset_path(args.apply, args.force) if args.apply else None
-        for p in all_free:  # every name and range must compose before the budget is spent
-            for value in (p["low"], p["high"]):
-                validation_config([*base, f"{p['name']}={value}"])
+        for p in all_free:  # a misspelt name is refused even where no target moves it
+            parameter_field(p["name"])
         config = validation_config(base)  # as run, for the arms and the manifest
         check_arms(published, list(config.arms))
         reference = config.run.reference_arm
@@ -269,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
                 "(arm: each or arm: " + reference + ", no versus); calibration fits only those"
             )
         free, movers = parameters_to_move(targets, all_free, args.params)
+        for p in free:  # every name and range moved must compose before the budget is spent
+            for value in (p["low"], p["high"]):
+                validation_config([*base, f"{p['name']}={value}"])
         check_before_work(config, folder)
     except ConfigError as err:
         return config_error(err)

@@ -263,12 +263,25 @@ def test_the_record_is_a_full_manifest_and_apply_writes_a_preset_the_main_job_us
     path = targets_file(
         tmp_path, [{"id": "L1", "metric": "disengaged_first_year", "arm": "fragmented", "band": [0.25, 0.35]}]
     )
-    args = ["--targets", path, "--trials", "2", "--replicates", "1", "--patients", "100", "--seed", "7"]
+    params = tmp_path / "free.yaml"  # the one free parameter the dropout figure moves, and one it must not
+    params.write_text(
+        yaml.safe_dump(
+            {
+                "parameters": [
+                    {"name": "mechanisms.dropout_per_week", "low": 0.0005, "high": 0.02, "log": True},
+                    {"name": "mechanisms.recovery_per_week", "low": 0.005, "high": 0.5, "log": True},
+                ]
+            }
+        )
+    )
+    args = ["--targets", path, "--params", str(params), "--trials", "2", "--replicates", "1", "--patients", "100"]
+    args += ["--seed", "7"]
     # The size given as an override wins over --patients: the record says what was used (issue 14).
     size = ["population.n_patients=150", "run.weeks=40", "workforce.gp.per_1000_patients=3"]
     assert calibrate.main([*args, "--out", str(tmp_path / "c1"), "--apply", "local", *size]) == 0
     out = capsys.readouterr().out
-    assert out.index("this fit moves 1 of the 14 free parameters") < out.index("best loss")
+    assert out.index("this fit moves 1 of the 2 free parameters") < out.index("best loss")
+    assert "kept at their current values: Recovery achieved by self-management" in out
     record = yaml.safe_load((tmp_path / "c1" / "calibration.yaml").read_text())
     manifest = record["manifest"]
     assert list(record["best"]) == ["mechanisms.dropout_per_week"]
