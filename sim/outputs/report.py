@@ -534,7 +534,15 @@ def build_report(result: ExperimentResult, figures: Path | None = None, warnings
         "<h2>Costs and cost-effectiveness</h2>",
         "<p class='note'>Mean cost per patient over the horizon by event type (currency units from the "
         "configuration).</p>",
-        _table(numbers(cost_by_event(result).rename(columns=arm_name).rename_axis("event").reset_index()), "costs"),
+        _table(
+            numbers(
+                cost_by_event(result)
+                .rename(columns=arm_name)
+                .rename_axis("event (currency units per patient)")
+                .reset_index()
+            ),
+            "costs",
+        ),
         f"<p class='note'>Utility weight = {number(UTILITY_AT_ZERO)} + "
         f"{number(UTILITY_AT_FULL - UTILITY_AT_ZERO)} × functioning/100; QALYs = area under the weekly mean "
         "utility over the horizon.</p>",
