@@ -6,7 +6,8 @@ simulated or written:
 
 1. the output folder can be created and written (:func:`experiments.cli.check_writable`);
 2. someone can be seen at all: intake is with a GP, so GPs with staff and slots;
-3. every role a selected arm's pathway sends patients to has staff and slots;
+3. every role a selected arm's pathway sends patients to has staff and slots
+   (named by the service description's key with ``service=...``);
 4. the runs fit in the machine's available memory (the estimate is printed).
 """
 
@@ -17,7 +18,8 @@ from pathlib import Path
 
 from experiments.cli import check_writable
 from sim.analysis.experiment import worker_count
-from sim.core.params import Config, ConfigError, ServiceParams
+from sim.core.params import Config, ConfigError
+from sim.core.service import needed_roles
 
 # Bytes measured with tracemalloc by benchmarks/bench_memory.py (compare_care_models,
 # 500-2,000 patients, 10-40 weeks, 1-2 replicates, serial runs): about 1,460-1,830 per
@@ -94,26 +96,6 @@ def estimate_memory(config: Config, parallel: int = 1) -> MemoryEstimate:
     return MemoryEstimate(int(one * max(parallel, 1)), available_memory(), workers)
 
 
-def needed_roles(service: ServiceParams, share_physio: float) -> dict[str, str]:
-    """The roles a care model's pathway sends patients to, each with the reason.
-
-    Intake and follow-up are with a GP; referrals go to a specialist; with
-    stepping on, patients step up to therapy (psychologist or physiotherapist,
-    by ``population.share_physio_pathway``) and then to a team led by a
-    coordinator (M17).
-    """
-    roles = {"gp": "every patient starts with a GP"}
-    if service.p_referral_per_visit > 0:
-        roles["specialist"] = f"p_referral_per_visit = {service.p_referral_per_visit:g} refers to specialists"
-    if service.stepping:
-        if share_physio < 1:
-            roles["psychologist"] = "stepping = true steps patients up to therapy"
-        if share_physio > 0:
-            roles["physiotherapist"] = "stepping = true steps patients up to therapy"
-        roles["coordinator"] = "stepping = true steps patients up to a team led by a coordinator"
-    return roles
-
-
 def check_staffing(config: Config) -> None:
     """Refuse a team in which nobody can be seen, or a needed role that has no one.
 
@@ -124,8 +106,9 @@ def check_staffing(config: Config) -> None:
         group = config.workforce.group(role)
         for key in ("per_1000_patients", "capacity_per_week"):
             if getattr(group, key) <= 0:
+                where, value = _staff_key(config, role, key, getattr(group, key))
                 raise ConfigError(
-                    f"config error: workforce.{role}.{key} = {getattr(group, key)} is not allowed; "
+                    f"config error: {where} = {value} is not allowed; "
                     "expected > 0: intake is with a GP, so with no GP time nobody can be seen"
                 )
     for arm, service in config.arms.items():
@@ -133,10 +116,23 @@ def check_staffing(config: Config) -> None:
             group = config.workforce.group(role)
             for key in ("per_1000_patients", "capacity_per_week"):
                 if getattr(group, key) <= 0:
+                    where, value = _staff_key(config, role, key, getattr(group, key))
                     raise ConfigError(
-                        f"config error: workforce.{role}.{key} = {getattr(group, key)} is not allowed; "
+                        f"config error: {where} = {value} is not allowed; "
                         f"expected > 0: arm {arm!r} needs a {role} ({why})"
                     )
+
+
+def _staff_key(config: Config, role: str, key: str, value: float) -> tuple[str, float]:
+    """The key a user would change: the service description's, when there is one, else the workforce's."""
+    if config.service is None:
+        return f"workforce.{role}.{key}", value
+    staff = config.service.staff.role(role)
+    if key == "per_1000_patients":
+        return f"service.staff.{role}.head_count", staff.head_count
+    if staff.caseload_per_fte > 0:
+        return f"service.staff.{role}.caseload_per_fte", staff.caseload_per_fte
+    return f"service.staff.{role}.sessions_per_week", staff.sessions_per_week
 
 
 def check_memory(config: Config, parallel: int = 1) -> MemoryEstimate:

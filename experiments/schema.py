@@ -30,9 +30,11 @@ from sim.core.params import (
     PopulationParams,
     ServiceParams,
     WorkforceParams,
+    dataclass_of,
     from_dict,
     validate,
 )
+from sim.core.service import workforce_for
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
@@ -108,6 +110,9 @@ def to_config(cfg: DictConfig) -> Config:
     _fill_unset(Config, data)
     config = from_dict(Config, data)
     validate(config)
+    if config.service is not None:
+        config = workforce_for(config)  # head counts and sessions -> clinicians per 1,000 and slots
+        validate(config)
     return config
 
 
@@ -125,8 +130,8 @@ def _fill_unset(cls: type, data: dict[str, Any]) -> None:
             for service in data[f.name].values() if isinstance(data[f.name], dict) else ():
                 if isinstance(service, dict):
                     _fill_unset(ServiceParams, service)
-        elif dataclasses.is_dataclass(hint) and isinstance(value, dict):
-            _fill_unset(hint, value)
+        elif dataclass_of(hint) is not None and isinstance(value, dict):
+            _fill_unset(dataclass_of(hint), value)
         elif hint is float and _whole(value):
             data[f.name] = float(value)
         elif hint == dict[str, float] and isinstance(value, dict):
@@ -203,8 +208,8 @@ def check_keys(overrides: list[str]) -> None:
             hint = typing.get_type_hints(cls)[parts[i]]
             if parts[i] == "arms" and cls is Config:
                 cls, i = ServiceParams, i + 2  # arms.<any name>.<a ServiceParams key>
-            elif dataclasses.is_dataclass(hint):
-                cls, i = hint, i + 1
+            elif dataclass_of(hint) is not None:
+                cls, i = dataclass_of(hint), i + 1
             else:
                 break  # a leaf or a mapping: its value is checked after composition
         else:

@@ -315,7 +315,7 @@ class ClinicianGroupParams:
 
     per_1000_patients: float = nonneg(5.0, 1000.0, "clinicians per 1,000 patients", _J_ROLE)  # at least 1 if > 0;
     # an open cohort is served at its mean size over the run
-    capacity_per_week: int = count(15, 200, "slots per clinician per week", _J_ROLE)
+    capacity_per_week: int = count(15, 1000, "slots per clinician per week", _J_ROLE)
     warmth: float = level(0.6, _J_ROLE)  # empathy / warmth (M1)
     validation: float = level(0.6, _J_ROLE)  # propensity to validate rather than dismiss (M2)
     clarity: float = level(0.55, _J_ROLE)  # explanation clarity, plain language (M3)
@@ -683,7 +683,13 @@ class MechanismParams:
 
 @dataclass(frozen=True)
 class CostParams:
-    """Unit costs per event type, abstract currency units (set by the planner)."""
+    """Unit costs per event type and staff costs per whole-time equivalent, in one named currency.
+
+    The defaults are abstract units; ``conf/costs/`` holds presets with
+    published figures (``costs=uk_pssru``).
+    """
+
+    currency: str = name("currency units", "judgement: abstract units until a planner names a currency")
 
     visit: dict[str, float] = by_key(
         {"gp": 40.0, "specialist": 150.0, "psychologist": 90.0, "physiotherapist": 60.0, "coordinator": 35.0},
@@ -697,6 +703,98 @@ class CostParams:
     emergency: float = nonneg(250.0, 1e6, "currency units", _J_TARIFF)
     referral: float = nonneg(20.0, 1e6, "currency units", _J_TARIFF)  # administration of one referral
     case_review: float = nonneg(15.0, 1e6, "currency units", _J_TARIFF)  # share of a team meeting, per patient
+    # What one whole-time equivalent of each role costs the service in a year (salary, on-costs, overheads);
+    # used only with a service description (``service=...``), which says how many FTE there are.
+    staff_per_fte_year: dict[str, float] = by_key(
+        {
+            "gp": 120_000.0,
+            "specialist": 150_000.0,
+            "psychologist": 80_000.0,
+            "physiotherapist": 60_000.0,
+            "coordinator": 45_000.0,
+        },
+        ROLES,
+        0.0,
+        1e8,
+        "currency units per FTE-year",
+        _J_TARIFF,
+    )
+
+
+_J_LOCAL = "judgement: a planner's description of their own service (the example clinic's value)"
+
+
+@dataclass(frozen=True)
+class StaffParams:
+    """One role in a service description: how many people, how much of their week, how long an appointment.
+
+    ``sim.core.service.workforce_for`` turns these into the engine's clinicians
+    per 1,000 patients and slots per clinician per week.
+    """
+
+    head_count: int = count(0, 100_000, "people", _J_LOCAL)  # clinicians in the role; 0 (and fte 0) = nobody
+    fte: float = nonneg(0.0, 100_000.0, "whole-time equivalents", _J_LOCAL)  # 0 = head_count, all full time
+    # Clinical sessions each whole-time equivalent gives this patient group in a week (a full-time week is
+    # ``LocalServiceParams.sessions_per_fte_week``).
+    sessions_per_week: float = nonneg(9.0, 20.0, "sessions per FTE per week", _J_LOCAL)
+    appointment_minutes: float = positive(30.0, 600.0, "minutes", _J_LOCAL)  # one slot, notes included
+    # Coordinators: patients one whole-time equivalent can hold; their slots are then caseload / contact
+    # interval (the arms' ``coordinator_contact_interval_weeks``). 0 = slots from sessions, as other roles.
+    caseload_per_fte: int = count(0, 100_000, "patients per FTE", _J_LOCAL)
+
+
+def _staff() -> Any:
+    return field(default_factory=StaffParams, metadata={"unit": "staff of one role", "source": _J_LOCAL})
+
+
+@dataclass(frozen=True)
+class TeamParams:
+    """The staff of a described service, one entry per role (a role left out has nobody)."""
+
+    gp: StaffParams = _staff()
+    specialist: StaffParams = _staff()
+    psychologist: StaffParams = _staff()
+    physiotherapist: StaffParams = _staff()
+    coordinator: StaffParams = _staff()
+
+    def role(self, role: str) -> StaffParams:
+        """The staff of one role, by name (see ``ROLES``)."""
+        return getattr(self, role)
+
+
+@dataclass(frozen=True)
+class LocalServiceParams:
+    """A planner's own service (``conf/service/<name>.yaml``): its staff, in head counts or FTE.
+
+    Population size and case mix, unit costs and the currency are set by the
+    same file in ``population`` and ``costs``; ``targets`` holds local figures
+    to calibrate to, in the format of ``conf/targets``.
+    """
+
+    name: str = name("", _J_LOCAL)  # shown in the report
+    session_minutes: float = positive(
+        250.0, 720.0, "minutes", "literature: BMA model contract for salaried GPs: a session is 4 hours 10 minutes"
+    )
+    sessions_per_fte_week: float = positive(
+        9.0,
+        20.0,
+        "sessions per week",
+        "literature: BMA model salaried GP contract, 9 sessions a week; 37.5 hours, the NHS Agenda for Change week",
+    )
+    staff: TeamParams = field(default_factory=TeamParams, metadata={"unit": "staff by role", "source": _J_LOCAL})
+    targets: list = field(
+        default_factory=list, metadata={"unit": "targets", "source": "judgement: the planner's own figures"}
+    )
+
+
+def dataclass_of(hint: Any) -> type | None:
+    """The parameter dataclass a field holds, for ``X`` and ``X | None`` hints (None for any other)."""
+    if dataclasses.is_dataclass(hint):
+        return hint
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if len(args) == 1 and dataclasses.is_dataclass(args[0]) and type(None) in typing.get_args(hint):
+        return args[0]
+    return None
 
 
 @dataclass(frozen=True)
@@ -710,6 +808,7 @@ class Config:
     mechanisms: MechanismParams = field(default_factory=MechanismParams)
     costs: CostParams = field(default_factory=CostParams)
     arms: dict[str, ServiceParams] = field(default_factory=dict)
+    service: LocalServiceParams | None = None  # a described local service (``service=<name>``); None: the ratios
 
 
 # --- validation --------------------------------------------------------------
@@ -842,8 +941,8 @@ def from_dict(cls: type, data: dict[str, Any] | None, path: str = "") -> Any:
     for name, value in data.items():
         hint = hints[name]
         key = f"{path}.{name}" if path else name
-        if dataclasses.is_dataclass(hint) and isinstance(value, dict):
-            kwargs[name] = from_dict(hint, value, key)
+        if dataclass_of(hint) is not None and isinstance(value, dict):
+            kwargs[name] = from_dict(dataclass_of(hint), value, key)
         elif name == "arms" and cls is Config:
             kwargs[name] = {a: from_dict(ServiceParams, s, f"{key}.{a}") for a, s in value.items()}
         else:

@@ -10,8 +10,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..core.encounters import INTAKE, Encounters, Requests
 from ..core.params import CONDITIONS, ROLES, STATUSES
-from ..core.state import DyadState, PatientState
+from ..core.state import (
+    GP_LED,
+    IN_CARE,
+    N_ROLES,
+    NEVER,
+    PHYSIOTHERAPIST,
+    PSYCHOLOGIST,
+    THERAPY,
+    ClinicianState,
+    DyadState,
+    PatientState,
+)
 
 if TYPE_CHECKING:
     from .model import CareModel
@@ -44,6 +56,24 @@ WEEKLY_COLUMNS: tuple[str, ...] = (
     "unmet_requests",
     "cost",
 )
+
+CAPACITY_COLUMNS: tuple[str, ...] = (
+    *(f"slots_offered_{r}" for r in ROLES),
+    *(f"slots_used_{r}" for r in ROLES),
+    *(f"unmet_{r}" for r in ROLES),
+    *(f"utilisation_{r}" for r in ROLES),
+    "waiting_specialist",
+    "waiting_therapy",
+    "first_appointments",
+    "wait_first_weeks_mean",
+    "wait_first_weeks_median",
+    "therapy_starts",
+    "wait_therapy_weeks_mean",
+    "wait_therapy_weeks_median",
+)
+"""Capacity and waits (M18), per role and week: observed, never fed back into the model."""
+
+WEEKLY_COLUMNS = (*WEEKLY_COLUMNS, *CAPACITY_COLUMNS)
 
 
 def wsas(function: np.ndarray | float) -> np.ndarray | float:
@@ -95,6 +125,68 @@ class WeeklyTotals:
         return {k: now[k] - self.previous[k] for k in now}
 
 
+class CapacityTally:
+    """Each role's slots and the waits they end, as this week's aggregates (no per-patient rows).
+
+    Observational only: it reads the week's requests, encounters and schedules
+    and changes no state the model uses. A wait to a first appointment runs
+    from joining the waiting list (presenting, or presenting again elsewhere
+    after disengaging) to the intake encounter; a wait to therapy from taking
+    up a brief course (M15) or stepping up from GP-led care to therapy (M17)
+    to the first session with a psychologist or physiotherapist.
+    """
+
+    def __init__(self, p: PatientState, c: ClinicianState) -> None:
+        self.offered = np.bincount(c.role, weights=c.capacity, minlength=N_ROLES).astype(np.int64)
+        self.used = np.zeros(N_ROLES, np.int64)
+        self.unmet = np.zeros(N_ROLES, np.int64)
+        self.first_waits = np.zeros(0, np.int64)
+        self.therapy_waits = np.zeros(0, np.int64)
+        self.therapy_since = np.full(p.n, NEVER, np.int32)  # week therapy was decided, while waiting for it
+        self._uptakes = p.psychosocial_uptakes.copy()
+        self._step = p.care_step.copy()
+
+    def book(self, req: Requests, accepted: np.ndarray, enc: Encounters, p: PatientState, week: int) -> None:
+        """Count the week's slots used and requests turned away by role, and the waits this week's encounters end."""
+        self.used = np.bincount(enc.role, minlength=N_ROLES)
+        self.unmet = np.bincount(req.role[~accepted], minlength=N_ROLES)
+        self.first_waits = week - p.presentation_week[enc.patient[enc.kind == INTAKE]].astype(np.int64)
+        therapy = enc.patient[(enc.role == PSYCHOLOGIST) | (enc.role == PHYSIOTHERAPIST)]
+        started = therapy[self.therapy_since[therapy] != NEVER]
+        self.therapy_waits = week - self.therapy_since[started].astype(np.int64)
+        self.therapy_since[started] = NEVER
+
+    def track_therapy(self, p: PatientState, week: int) -> None:
+        """After the week's pathway: who now waits for therapy, and who stopped waiting by leaving care."""
+        decided = (p.psychosocial_uptakes != self._uptakes) | ((p.care_step == THERAPY) & (self._step == GP_LED))
+        self.therapy_since[decided & (self.therapy_since == NEVER)] = week
+        self.therapy_since[p.status != IN_CARE] = NEVER
+        self._uptakes[:] = p.psychosocial_uptakes
+        self._step[:] = p.care_step
+
+    def summary(self, p: PatientState, week: int) -> dict[str, float]:
+        """The week's capacity columns (``CAPACITY_COLUMNS``)."""
+        out: dict[str, float] = {}
+        for i, r in enumerate(ROLES):
+            out[f"slots_offered_{r}"] = int(self.offered[i])
+            out[f"slots_used_{r}"] = int(self.used[i])
+            out[f"unmet_{r}"] = int(self.unmet[i])
+        for i, r in enumerate(ROLES):
+            out[f"utilisation_{r}"] = float(self.used[i] / self.offered[i]) if self.offered[i] else float("nan")
+        in_care = p.status == IN_CARE
+        overdue = (p.specialist_visits_left > 0) & (p.next_specialist_week <= week)
+        out["waiting_specialist"] = int((in_care & ((p.referral_due_week != NEVER) | overdue)).sum())
+        out["waiting_therapy"] = int((self.therapy_since != NEVER).sum())
+        for name, waits, count in (
+            ("first", self.first_waits, "first_appointments"),
+            ("therapy", self.therapy_waits, "therapy_starts"),
+        ):
+            out[count] = int(waits.size)
+            out[f"wait_{name}_weeks_mean"] = float(waits.mean()) if waits.size else float("nan")
+            out[f"wait_{name}_weeks_median"] = float(np.median(waits)) if waits.size else float("nan")
+        return out
+
+
 def _mean_sd(x: np.ndarray) -> tuple[float, float]:
     if x.size == 0:
         return float("nan"), float("nan")
@@ -128,6 +220,7 @@ def weekly_summary(model: CareModel, alliance: np.ndarray | None = None) -> dict
     out.update(inc)
     out["visits"] = sum(inc[f"visits_{r}"] for r in ROLES)
     out["unmet_requests"] = model.unmet_requests
+    out.update(model.capacity.summary(p, model.week))
     return out
 
 

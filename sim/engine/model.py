@@ -7,13 +7,15 @@ The order of one week, followed line by line by :meth:`CareModel.step`:
 2. Demand: who asks for an encounter, with which role; unreliable follow-ups
    are missed (M15, M5, M18).
 3. Routing: lead clinician or whoever is free (M15 continuity).
-4. Capacity: clinicians fill their slots; unmet follow-ups slip (M18 -> M5).
+4. Capacity: clinicians fill their slots; unmet follow-ups slip (M18 -> M5);
+   slots used and turned away, and the waits ended, are tallied by role.
 5. Encounters: alliance, validation, explanation, trust, pacing advice,
    ruptures and repair, investigations (M1–M6, M10, M12, M14).
 6. Pathway: next appointments, referrals and lost referrals, offers of a
    brief psychological or physiotherapy course (M15), outcome
    reviews with stepping and discharge on *reported* symptoms (M6, M17), joint
-   case reviews (M15, M12); open ruptures lapse (M12); waiting counts (M18).
+   case reviews (M15, M12); open ruptures lapse (M12); waiting counts (M18);
+   who now waits for therapy is noted (for the capacity columns).
 7. Self-management and recovery: adherence, activity, flares, symptoms,
    the progress loop, avoidance, distress and functioning (M7–M11, M19).
 8. Emergency attendances (M13, M14) and disengagement (M13).
@@ -37,11 +39,12 @@ from ..core.params import (
     ServiceParams,
     WorkforceParams,
 )
+from ..core.service import served_patients
 from ..core.state import IN_CARE, NEVER, ClinicianState, DyadState, PatientState, apply_campaign
 from ..core.streams import Streams
 from ..mechanisms import alliance, engagement, learning, pathways, recovery
 from .agents import Clinician, Patient
-from .metrics import WEEKLY_COLUMNS, WeeklyTotals, trajectory_snapshot, trajectory_table, weekly_summary
+from .metrics import WEEKLY_COLUMNS, CapacityTally, WeeklyTotals, trajectory_snapshot, trajectory_table, weekly_summary
 
 
 def initial_state(
@@ -64,10 +67,7 @@ def initial_state(
     apply_campaign(patients, service)
     patients.function[:] = recovery.function_target(patients, slice(None), mechanisms)
     patients.baseline_function[:] = patients.function
-    served = float(population.n_patients)
-    if population.cohort == "open":
-        served += population.arrivals_per_week * run.weeks / 2.0
-    clinicians = ClinicianState(workforce, served, groups, streams, service)
+    clinicians = ClinicianState(workforce, served_patients(population, run), groups, streams, service)
     return groups, patients, clinicians
 
 
@@ -130,6 +130,7 @@ class CareModel(Model):
             Patient.create_agents(self, p.n, list(range(p.n)))
             Clinician.create_agents(self, self.clinicians.n, list(range(self.clinicians.n)))
         self.totals = WeeklyTotals(p)
+        self.capacity = CapacityTally(p, self.clinicians)
         self.summary = weekly_summary(self)
         self.datacollector = DataCollector(
             model_reporters={name: (lambda m, name=name: m.summary[name]) for name in WEEKLY_COLUMNS}
@@ -165,6 +166,7 @@ class CareModel(Model):
         pathways.unmet(req, accepted, p, mech)
         enc = Encounters(req.patient[accepted], clinician[accepted], req.role[accepted], req.kind[accepted])
         self.unmet_requests = int((~accepted).sum())
+        self.capacity.book(req, accepted, enc, p, week)
 
         # 5. Encounters.
         alliance.encounter(enc, p, c, d, week, service, mech, streams, self.visit_cost, self.costs.investigation)
@@ -181,6 +183,7 @@ class CareModel(Model):
         alliance.repair(p, d, repaired[rows], slots, mech)
         alliance.lapse_ruptures(p, d, week, mech)
         pathways.wait(p, mech)
+        self.capacity.track_therapy(p, week)
 
         # 7. Self-management and recovery.
         self.seen[:] = False
