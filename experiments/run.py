@@ -36,6 +36,7 @@ from omegaconf import DictConfig, OmegaConf
 from experiments.cli import existing_ancestor, exit_config_error, progress, remove_created, writing
 from experiments.preflight import check_before_work
 from experiments.schema import compose_jobs, one_line, register, replace_mappings, to_config
+from sim.analysis.capacity import capacity_warnings
 from sim.analysis.experiment import headline, run_experiment
 from sim.analysis.sweeps import complete_runs, read_manifest
 from sim.core.files import remove_if_empty
@@ -187,6 +188,8 @@ def main(cfg: DictConfig) -> None:
             f"{config.population.n_patients} patients, {config.run.weeks} weeks"
         )
         print(headline(result.summary).to_string())
+    for warning in capacity_warnings(result.weekly):
+        print(f"warning: {warning}")
     print(f"\nresults: {folder}")
     if multirun:
         print(sweep_progress(Path(hydra_cfg.sweep.dir)))

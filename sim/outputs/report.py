@@ -3,8 +3,9 @@
 Figures are embedded as PNG data, so the file opens offline and can be mailed,
 and it links to nothing outside itself. Sections: a plain-language summary (the
 answer, how sure it is, the main caveat); the question and the scenarios; a
-headline table with paired differences; costs by event type, QALYs and
-cost-effectiveness; patients not on track; equity by cultural group; figures
+headline table with paired differences; staffing and capacity (with
+warnings); costs by event type, QALYs and cost-effectiveness; budget impact,
+staff included; patients not on track; equity by cultural group; figures
 over time and a few patients' journeys; and what the numbers cannot say.
 
 Written for a board: every parameter and outcome appears under its label and
@@ -33,6 +34,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..analysis.budget import budget_impact, cost_per_patient, staffing_table
+from ..analysis.capacity import capacity_table, capacity_warnings, waits_table
 from ..analysis.experiment import (
     OUTCOMES,
     ExperimentResult,
@@ -488,6 +491,110 @@ def _limits(result: ExperimentResult) -> str:
     )
 
 
+def _percent(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Shares in [0, 1] as percentages, each column renamed with its unit."""
+    return frame.assign(**{c: frame[c] * 100.0 for c in columns}).rename(columns={c: f"{c} (%)" for c in columns})
+
+
+def staffing_section(result: ExperimentResult) -> str:
+    """The staffing and capacity section: the team, each role's slots and use per arm, waits, and warnings."""
+    config = result.config
+    local = config.service
+    currency = html.escape(config.costs.currency)
+    staff = staffing_table(config)
+    if local is None:
+        intro = (
+            "<p class='note'>Staff as clinicians per 1,000 patients (the model's defaults or the workforce preset). "
+            "Describe your own service with <code>service=&lt;name&gt;</code> to give head counts, sessions and "
+            "staff costs instead.</p>"
+        )
+        staff_html = _table(numbers(staff.rename(index=ROLE_LABELS).reset_index()), "staffing")
+    else:
+        intro = (
+            f"<p class='note'>{html.escape(local.name or 'The described service')}: a session is "
+            f"{local.session_minutes:g} minutes and a full-time week {local.sessions_per_fte_week:g} sessions; "
+            f"costs in {currency}. FTE for this patient group = FTE × sessions a week for these patients / "
+            f"{local.sessions_per_fte_week:g}.</p>"
+        )
+        staff = staff.rename(columns={c: f"{c} ({config.costs.currency})" for c in staff.columns if "cost" in c})
+        staff_html = _table(numbers(staff.rename(index=ROLE_LABELS).reset_index()), "staffing")
+    capacity = capacity_table(result.weekly)
+    capacity = capacity.assign(arm=capacity["arm"].map(arm_name), role=capacity["role"].map(ROLE_LABELS))
+    capacity = capacity.rename(columns={"arm": "care model"})
+    capacity = _percent(capacity, ("utilisation", "share of weeks above 90% use"))
+    capacity_html = _table(numbers(capacity), "capacity")
+    warnings = capacity_warnings(result.weekly)
+    if warnings:
+        listed = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+        warning_html = f"<div data-testid='capacity-warnings'><p><b>Capacity warnings</b></p><ul>{listed}</ul></div>"
+    else:
+        warning_html = (
+            "<p data-testid='capacity-warnings'>No role ran above 90% of its slots in more than a quarter of the "
+            "weeks, and the median wait to a first appointment was 4 weeks or less in every scenario.</p>"
+        )
+    return "\n".join(
+        [
+            "<h2>Staffing and capacity</h2>",
+            intro,
+            staff_html,
+            warning_html,
+            "<p class='note'>Per week, mean over the weeks and replicates: appointment slots each role offers this "
+            "patient group, the slots used, requests that found no slot (they wait or slip to a later week), and "
+            "utilisation = used / offered.</p>",
+            capacity_html,
+            "<p class='note'>Waiting lists: mean patients on each list in a week. Median waits in weeks, from joining "
+            "the list (presenting, or taking up a brief course or stepping up to therapy) to the first appointment "
+            "(the weekly medians' median, weighted by the appointments in each week).</p>",
+            _table(
+                numbers(waits_table(result.weekly).rename(index=arm_name).rename_axis("care model").reset_index()),
+                "waits",
+            ),
+        ]
+    )
+
+
+def budget_section(result: ExperimentResult, econ: pd.DataFrame) -> str:
+    """The budget impact table and the cost-effectiveness of staff plus event costs (needs a service description)."""
+    config, ref = result.config, reference_arm(result.config)
+    if config.service is None:
+        return (
+            "<h2>Budget impact</h2><p data-testid='budget'>Staff costs need the number of whole-time equivalents: "
+            "describe your service with <code>service=&lt;name&gt;</code> (see the README, “Model your own "
+            "service”) to see what each scenario costs a year, staff included.</p>"
+        )
+    currency = html.escape(config.costs.currency)
+    table = budget_impact(result.patients, config, ref).rename(index=arm_name)
+    per_patient = cost_per_patient(result.patients, config)
+    qalys = econ.set_index(["arm", "replicate"])["qalys"]
+    rows = []
+    for arm in [a for a in config.arms if a != ref]:
+        d_cost = paired_difference(per_patient, arm, ref)[:3]
+        d_qalys = paired_difference(qalys, arm, ref)[:3]
+        rows.append(
+            {
+                "care model": arm_name(arm),
+                f"extra cost per patient vs {arm_name(ref)} ({currency})": with_interval(*d_cost, signed=True),
+                "cost per QALY gained": icer(d_cost, d_qalys, MIN_QALYS_GAINED, "QALY"),
+            }
+        )
+    ce = _table(pd.DataFrame(rows), "budget_ce") if rows else ""
+    years = config.run.weeks / 52
+    return "\n".join(
+        [
+            "<h2>Budget impact</h2>",
+            f"<p class='note'>{currency}, mean over replicates. Staff = FTE for this patient group × cost per "
+            "FTE-year, counted for the roles a scenario's pathway uses; tests and emergency attendances at their "
+            "unit costs. "
+            "Clinician visits, referrals and case reviews are the team's own time, already in the staff cost. "
+            f"Per year = over the {config.run.weeks}-week horizon / {years:.2f}.</p>",
+            _table(numbers(table.rename_axis("care model").reset_index()), "budget"),
+            "<p class='note'>Cost-effectiveness with these costs (staff + tests + emergency attendances), paired by "
+            "replicate, by the same conventions as above.</p>",
+            ce,
+        ]
+    )
+
+
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
@@ -531,6 +638,7 @@ def build_report(result: ExperimentResult, figures: Path | None = None, warnings
         "deteriorated: PHQ-15 down / up by 3 points or more. Two dropout figures: disengaged in the first year "
         "after entry (what most published dropout rates count) and disengaged at least once over the run.</p>",
         _table(_headline(result), "headline"),
+        staffing_section(result),
         "<h2>Costs and cost-effectiveness</h2>",
         "<p class='note'>Mean cost per patient over the horizon by event type (currency units from the "
         "configuration).</p>",
@@ -548,6 +656,7 @@ def build_report(result: ExperimentResult, figures: Path | None = None, warnings
         "utility over the horizon.</p>",
         _table(_economics_summary(result, econ), "economics"),
         _img(_ce_plane(econ, ref), "cost-effectiveness plane"),
+        budget_section(result, econ),
         "<h2>Patients not on track at 12 weeks</h2>",
         "<p class='note'>Patients whose symptoms at week 12 were no lower than at baseline under the reference "
         "care model — those routine outcome monitoring would flag — followed in every care model (paired).</p>",

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from ..analysis.capacity import capacity_warnings
 from ..analysis.experiment import ExperimentResult
 from ..analysis.sweeps import MANIFEST, complete_runs
 from ..core.files import StagedFolder, pause_point
@@ -116,7 +117,9 @@ def write_results(
         if result.config.run.figures:
             standard_figures(result.weekly, staged / "figures")
             pause_point("after_figures")
-            (staged / "report.html").write_text(build_report(result, staged / "figures"))
+            (staged / "report.html").write_text(
+                build_report(result, staged / "figures", capacity_warnings(result.weekly))
+            )
             pause_point("after_report")
         for name, text in (extra_files or {}).items():
             (staged / name).write_text(text)
