@@ -21,6 +21,9 @@ GROUPS = (
     P.ServiceParams,
     P.MechanismParams,
     P.CostParams,
+    P.StaffParams,
+    P.TeamParams,
+    P.LocalServiceParams,
 )
 
 
@@ -38,6 +41,9 @@ def test_every_parameter_declares_unit_range_and_source(name, spec):
         assert len(source.split(": ", 1)[1]) > 5, f"{name}: source gives no citation or reason"
     default = spec.default_factory() if spec.default is dataclasses.MISSING else spec.default
     if dataclasses.is_dataclass(default) or isinstance(default, bool) or "choices" in meta:
+        return
+    if isinstance(default, list):
+        assert meta["unit"] == "targets", f"{name}: a list must be a targets block (checked by the calibration)"
         return
     if isinstance(default, str):
         assert meta["unit"] == "name", f"{name}: a free string must be a name checked by validate()"

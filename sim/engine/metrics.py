@@ -150,7 +150,9 @@ class CapacityTally:
         """Count the week's slots used and requests turned away by role, and the waits this week's encounters end."""
         self.used = np.bincount(enc.role, minlength=N_ROLES)
         self.unmet = np.bincount(req.role[~accepted], minlength=N_ROLES)
-        self.first_waits = week - p.presentation_week[enc.patient[enc.kind == INTAKE]].astype(np.int64)
+        # The list is joined in the week of presenting, or in week 1 (the first step) by those due before it.
+        joined = np.maximum(p.presentation_week[enc.patient[enc.kind == INTAKE]], 1).astype(np.int64)
+        self.first_waits = week - joined
         therapy = enc.patient[(enc.role == PSYCHOLOGIST) | (enc.role == PHYSIOTHERAPIST)]
         started = therapy[self.therapy_since[therapy] != NEVER]
         self.therapy_waits = week - self.therapy_since[started].astype(np.int64)
