@@ -190,10 +190,16 @@ def check_keys(overrides: list[str]) -> None:
     for override in parsed:
         if override.key_or_group == "hydra.searchpath" and not override.is_sweep_override():
             dirs += [Path(str(p).removeprefix("file://")) for p in override.value() or []]
+    described = any(o.key_or_group == "service" and not o.is_delete() for o in parsed)
     for override in parsed:
         key = override.key_or_group
         if override.package is not None or "/" in key or key.split(".")[0] == "hydra":
             continue
+        if key.startswith("service.") and not described:
+            # Without a described service there is nothing to change (the staff are the workforce ratios).
+            names = ", ".join(sorted({n for d in dirs for n in preset_names("service", d)}))
+            value = override.get_value_element_as_str() if not override.is_sweep_override() else None
+            _unknown(key, value, f"a service description to change: add service=<name> (one of {names})")
         value = override.get_value_element_as_str() if not override.is_sweep_override() else None
         if "." not in key and (CONF_DIR / key).is_dir():
             names = sorted({n for d in dirs for n in preset_names(key, d)})

@@ -294,3 +294,9 @@ def test_the_report_without_a_service_explains_how_to_get_staff_costs(clinic_res
     assert "Staffing and capacity" in html and "service=&lt;name&gt;" in html
     clinic = build_report(clinic_result)
     assert "Capacity warnings" in clinic and "specialist runs above 90%" in clinic
+
+
+def test_changing_a_service_without_one_says_how():
+    with pytest.raises(ConfigError, match=r"service\.staff\.gp\.head_count = 4 is not allowed; .*add service=<name>"):
+        compose_config("service.staff.gp.head_count=4")
+    assert compose_config(CLINIC, "service.staff.gp.head_count=4").service.staff.gp.head_count == 4
