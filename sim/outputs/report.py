@@ -48,6 +48,7 @@ from ..analysis.experiment import (
     with_interval,
 )
 from ..core.params import ROLE_LABELS, ROLES, ServiceParams, label, none_at_zero, unit
+from ..core.service import WEEKS_PER_YEAR
 from .plots import themed
 
 if TYPE_CHECKING:
@@ -578,7 +579,7 @@ def budget_section(result: ExperimentResult, econ: pd.DataFrame) -> str:
             }
         )
     ce = _table(pd.DataFrame(rows), "budget_ce") if rows else ""
-    years = config.run.weeks / 52
+    years = config.run.weeks / WEEKS_PER_YEAR
     return "\n".join(
         [
             "<h2>Budget impact</h2>",
