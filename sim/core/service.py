@@ -120,28 +120,32 @@ def needed_roles(service: ServiceParams, share_physio: float) -> dict[str, str]:
     roles = {"gp": "every patient starts with a GP"}
     if service.p_referral_per_visit > 0:
         roles["specialist"] = f"p_referral_per_visit = {service.p_referral_per_visit:g} refers to specialists"
-    therapy = []
-    if service.p_psychosocial_offer_per_visit > 0:
-        therapy.append(
-            f"p_psychosocial_offer_per_visit = {service.p_psychosocial_offer_per_visit:g} offers brief courses"
-        )
-    if service.stepping:
-        therapy.append("stepping = true steps patients up to therapy")
-    if therapy:
-        if share_physio < 1:
-            roles["psychologist"] = "; ".join(therapy)
-        if share_physio > 0:
-            roles["physiotherapist"] = "; ".join(therapy)
-    coordination = []
-    if service.coordinator_contact_interval_weeks > 0:
-        coordination.append(
-            f"coordinator_contact_interval_weeks = {service.coordinator_contact_interval_weeks} asks for contacts"
-        )
-    if service.stepping:
-        coordination.append("stepping = true steps patients up to a team led by a coordinator")
+    therapy = _reasons(
+        (
+            service.p_psychosocial_offer_per_visit > 0,
+            f"p_psychosocial_offer_per_visit = {service.p_psychosocial_offer_per_visit:g} offers brief courses",
+        ),
+        (service.stepping, "stepping = true steps patients up to therapy"),
+    )
+    if therapy and share_physio < 1:
+        roles["psychologist"] = therapy
+    if therapy and share_physio > 0:
+        roles["physiotherapist"] = therapy
+    coordination = _reasons(
+        (
+            service.coordinator_contact_interval_weeks > 0,
+            f"coordinator_contact_interval_weeks = {service.coordinator_contact_interval_weeks} asks for contacts",
+        ),
+        (service.stepping, "stepping = true steps patients up to a team led by a coordinator"),
+    )
     if coordination:
-        roles["coordinator"] = "; ".join(coordination)
+        roles["coordinator"] = coordination
     return roles
+
+
+def _reasons(*cases: tuple[bool, str]) -> str:
+    """The reasons that apply, joined ("" if none does)."""
+    return "; ".join(text for applies, text in cases if applies)
 
 
 def staff_cost_per_year(config: Config, arm: str) -> dict[str, float]:
