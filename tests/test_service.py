@@ -210,7 +210,7 @@ def test_a_long_median_wait_warns():
         }
     )
     assert capacity_warnings(weeks) == [
-        "waiting: in a, the median wait to a first appointment (with a gp) is 6 weeks, more than 4"
+        "waiting: in a, the median wait to a first appointment (with a GP) is 6 weeks, more than 4"
     ]
     assert weighted_median(np.array([6.0, 1.0, 1.0]), np.array([1.0, 5.0, 1.0])) == 1.0
 

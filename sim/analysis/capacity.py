@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core.params import ROLES
+from ..core.params import ROLE_LABELS, ROLES
 
 UTILISATION_WARNING = 0.9
 """A role is stretched in a week when it uses more than this share of its slots."""
@@ -102,21 +102,23 @@ def capacity_warnings(weekly: pd.DataFrame) -> list[str]:
     warnings = []
     for row in capacity_table(weekly).to_dict("records"):
         share = row["share of weeks above 90% use"]
+        arm, role = row["arm"].replace("_", " "), ROLE_LABELS[row["role"]]
         if row["slots offered a week"] == 0:
             warnings.append(
-                f"capacity: in {row['arm']}, the {row['role']} has no slots but "
+                f"capacity: in {arm}, the {role} has no slots but "
                 f"{row['requests without a slot a week']:.1f} requests a week ask for one"
             )
         elif share > STRETCHED_SHARE_WARNING:
             warnings.append(
-                f"capacity: in {row['arm']}, the {row['role']} runs above {UTILISATION_WARNING:.0%} of its slots in "
+                f"capacity: in {arm}, the {role} runs above {UTILISATION_WARNING:.0%} of its slots in "
                 f"{share:.0%} of the weeks ({row['requests without a slot a week']:.1f} requests a week find no slot)"
             )
     for arm, part in _care_weeks(weekly).groupby("arm", sort=False):
         wait = median_wait(part, "first")
         if np.isfinite(wait) and wait > WAIT_WARNING_WEEKS:
             warnings.append(
-                f"waiting: in {arm}, the median wait to a first appointment (with a gp) is {wait:.0f} weeks, "
+                f"waiting: in {arm.replace('_', ' ')}, the median wait to a first appointment (with a GP) is "
+                f"{wait:.0f} weeks, "
                 f"more than {WAIT_WARNING_WEEKS:.0f}"
             )
     return warnings
