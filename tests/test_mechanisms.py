@@ -11,6 +11,23 @@ import dataclasses
 
 import numpy as np
 from conftest import compose_config, simulate
+from probes import (
+    HIGH,
+    LOW,
+    MID,
+    activity_rise,
+    after_normal_result,
+    alliance_at,
+    dropout_contrast,
+    flare_contrast,
+    force_encounters,
+    met,
+    probe_model,
+    seen_bond,
+    seen_mean,
+    set_all,
+    tiny_model,
+)
 
 from sim.core.encounters import FOLLOWUP, INTAKE, Encounters, Requests
 from sim.core.params import MechanismParams, PopulationParams, RunParams, ServiceParams, WorkforceParams
@@ -18,54 +35,6 @@ from sim.core.state import DISENGAGED, IN_CARE, NOT_PRESENTED, WAITING
 from sim.engine.metrics import patient_table
 from sim.engine.model import CareModel
 from sim.mechanisms import alliance, engagement, pathways, recovery
-
-
-def seen_bond(model: CareModel) -> float:
-    """Mean bond over every dyad that exists."""
-    d = model.dyads
-    return float(d.bond[d.clinician >= 0].mean())
-
-
-def seen_mean(model: CareModel, values: np.ndarray) -> float:
-    """Mean over patients who have had at least one encounter."""
-    return float(values[model.patients.encounters > 0].mean())
-
-
-def tiny_model(**mech: float) -> CareModel:
-    return CareModel(
-        ServiceParams(),
-        run=RunParams(weeks=10),
-        population=PopulationParams(n_patients=5),
-        mechanisms=dataclasses.replace(MechanismParams(), **mech),
-        seed=3,
-        agents=False,
-    )
-
-
-def force_encounters(model: CareModel, times: int) -> list[float]:
-    """Patient 0 meets clinician 0 ``times`` times; returns the bond after each."""
-    c = model.clinicians
-    c.validation[0], c.biopsychosocial[0], c.warmth[0] = 1.0, 1.0, 0.8
-    model.patients.stigma[0] = 0.0
-    # A reference patient, so the first bond starts at bond_initial, below 1, whatever the draws.
-    model.patients.attachment_security[0], model.patients.trust[0] = 0.5, 0.5
-    enc = Encounters(np.array([0]), np.array([0]), np.array([c.role[0]]), np.array([FOLLOWUP]))
-    bonds = []
-    for week in range(1, times + 1):
-        alliance.encounter(
-            enc,
-            model.patients,
-            c,
-            model.dyads,
-            week,
-            model.service,
-            model.mechanisms,
-            model.streams,
-            model.visit_cost,
-            0.0,
-        )
-        bonds.append(float(model.dyads.bond[0, model.dyads.current[0]]))
-    return bonds
 
 
 def test_m1_warmth_builds_bond():
@@ -78,8 +47,12 @@ def test_m1_bond_gain_is_largest_early_and_saturates():
     bonds = force_encounters(tiny_model(p_rupture_base=0.0, rupture_stall=0.0, rupture_flare=0.0), 8)
     gains = np.diff(bonds)
     assert np.all(gains > 0)
-    assert np.all(np.diff(gains) < 0)  # each encounter adds less than the one before
     assert bonds[-1] < 1.0
+    # Early rapport: each encounter closes a smaller share of the gap to 1 than the one before. (Falling
+    # gains alone would not show it: the shrinking gap makes them fall at a constant share.)
+    before = np.array([MechanismParams().bond_initial, *bonds[:-1]])
+    share = (np.array(bonds) - before) / (1.0 - before)
+    assert np.all(np.diff(share) < -1e-3)
 
 
 def test_m2_validation_raises_trust_lowers_distress_and_dropout():
@@ -164,42 +137,41 @@ def test_m6_low_safety_distorts_reports_and_decisions_use_them():
     assert discharged(amplifying) < discharged(honest)
 
 
-def test_m7_adherence_follows_tasks_trust_self_efficacy_and_falls_with_distress():
-    m = tiny_model()
+def test_m7_adherence_follows_tasks_bond_trust_self_efficacy_expectation_and_falls_with_distress_uncertainty():
+    # Patient 0 has every driver at 0.5; each other patient has one driver at 0.9, so each comparison
+    # isolates one coefficient (zero it and that patient's adherence equals patient 0's).
+    drivers = ("tasks", "bond", "trust", "self_efficacy", "expectation", "distress", "uncertainty")
+    m = probe_model(len(drivers) + 1)
     p, d = m.patients, m.dyads
     d.clinician[:, 0] = 0
-    d.current[:] = 0
-    d.tasks[:, 0] = [0.1, 0.9, 0.5, 0.5, 0.5]
-    d.bond[:, 0] = 0.5
-    p.trust[:] = [0.5, 0.5, 0.9, 0.5, 0.5]
-    p.distress[:] = [0.5, 0.5, 0.5, 0.9, 0.5]
-    p.self_efficacy[:] = [0.5, 0.5, 0.5, 0.5, 0.9]
-    p.expectation[:] = 0.5
-    p.uncertainty[:] = 0.5
+    d.set_current(np.arange(p.n), np.zeros(p.n, np.int64))
+    d.tasks[:, 0] = d.bond[:, 0] = MID
+    for name in drivers[2:]:
+        getattr(p, name)[:] = MID
+    for k, name in enumerate(drivers, start=1):
+        (getattr(d, name)[:, 0] if name in ("tasks", "bond") else getattr(p, name))[k] = HIGH
     p.adherence[:] = 0.3
     p.status[:] = IN_CARE  # only patients who have presented self-manage
     recovery.adherence(p, d, slice(None), m.mechanisms)
-    a = p.adherence.copy()
-    assert a[1] > a[0]  # task agreement
-    assert a[2] > a[3]  # trust vs distress
-    assert a[4] > a[0]  # self-efficacy
+    a = p.adherence - p.adherence[0]
+    assert np.all(a[1:6] > 0.005)  # tasks, bond, trust, self-efficacy, expectation raise it
+    assert np.all(a[6:] < -0.005)  # distress and uncertainty lower it
     # Knock-out: with every slope at zero, these patients' adherence no longer differs.
-    slopes = ("tasks", "bond", "trust", "self_efficacy", "expectation", "distress", "uncertainty")
-    off = dataclasses.replace(m.mechanisms, **{f"adherence_{k}": 0.0 for k in slopes})
+    off = dataclasses.replace(m.mechanisms, **{f"adherence_{k}": 0.0 for k in drivers})
     p.adherence[:] = 0.3
     recovery.adherence(p, d, slice(None), off)
     assert np.all(p.adherence == p.adherence[0])
 
 
 def test_m8_adherence_not_contact_drives_recovery():
-    with_sm = simulate(weeks=80)
-    no_sm = simulate(weeks=80, mech={"recovery_per_week": 0.0})
-    low_adherence = simulate(weeks=80, mech={"adherence_intercept": -8.0})
     change = lambda m: float((m.patients.latent - m.patients.baseline_severity).mean())  # noqa: E731
-    assert change(with_sm) < change(no_sm) - 0.5
-    # Contacts happen in both, but without adherence the gain is small.
-    assert with_sm.patients.encounters.sum() > 0 and low_adherence.patients.encounters.sum() > 0
-    assert change(low_adherence) > change(with_sm) + 0.5
+    with_both = simulate(weeks=80)
+    without_self_management = simulate(weeks=80, mech={"recovery_per_week": 0.0})
+    without_contact = simulate(weeks=80, mech={"contact_recovery_per_week": 0.0})
+    by_self_management = change(without_self_management) - change(with_both)
+    by_contact = change(without_contact) - change(with_both)
+    assert by_self_management > 0.5  # points of latent severity
+    assert 0.0 < by_contact < by_self_management / 4  # contacts happen, but do little on their own
 
 
 def test_m9_flares_follow_stress_reactivity_and_pacing_protects():
@@ -209,6 +181,9 @@ def test_m9_flares_follow_stress_reactivity_and_pacing_protects():
     paced = simulate(mech={"flare_pacing": 3.0})
     unpaced = simulate(mech={"flare_pacing": 0.0})
     assert paced.patients.flares.sum() < unpaced.patients.flares.sum()
+    # Distress and stress reactivity each raise the weekly hazard (one week, same draws, others at 0.5).
+    assert flare_contrast("flare", "distress", LOW, HIGH) > 0.05
+    assert flare_contrast("flare", "stress_reactivity", LOW, HIGH) > 0.05
 
 
 def test_m9_tolerance_of_uncertainty_buffers_a_flare():
@@ -227,6 +202,10 @@ def test_m10_pacing_guidance_prevents_boom_bust():
     unguided = simulate(pacing_guidance=False, weeks=80)
     assert guided.patients.pacing.mean() > unguided.patients.pacing.mean()
     assert guided.patients.flares.sum() < unguided.patients.flares.sum()
+    # The boom–bust route on its own: without pacing a good week brings a burst of activity ...
+    assert activity_rise(0.0) > activity_rise(1.0) + 0.02
+    # ... and a rise beyond the safe step raises the flare hazard (one week, same draws).
+    assert flare_contrast("flare", "activity_rise", 0.0, 0.2) > 0.05
 
 
 def test_m11_feedback_loop_makes_patients_diverge():
@@ -264,6 +243,9 @@ def test_m13_alliance_and_trust_lower_dropout_and_shoppers_come_back():
     weak = simulate(training_warmth=-0.3, training_validation=-0.3, weeks=80)
     strong = simulate(training_warmth=+0.3, training_validation=+0.3, weeks=80)
     assert strong.patients.ever_disengaged.mean() < weak.patients.ever_disengaged.mean()
+    # Each of alliance and trust lowers the weekly hazard on its own (one week, same draws, base hazard 0.3).
+    assert dropout_contrast(alliance_at(LOW), alliance_at(HIGH)) > 0.05
+    assert dropout_contrast(set_all(trust=LOW), set_all(trust=HIGH)) > 0.05
     stay_away = simulate(mech={"represent_per_week": 0.0}, weeks=80)
     shop = simulate(mech={"represent_per_week": 0.2}, weeks=80)
     assert (shop.patients.status == DISENGAGED).sum() < (stay_away.patients.status == DISENGAGED).sum()
@@ -279,6 +261,9 @@ def test_m14_investigations_cost_and_feed_uncertainty_unless_explained():
     assert seen_mean(many, many.patients.trust) < seen_mean(few, few.patients.trust)
     explained = simulate(p_investigation_per_visit=0.5, p_results_explained=1.0)
     assert seen_mean(explained, explained.patients.trust) > seen_mean(many, many.patients.trust)
+    # An explained normal result reassures (less distress) and keeps trust (one encounter, everyone tested).
+    assert after_normal_result(1.0, "distress") < after_normal_result(0.0, "distress") - 0.005
+    assert after_normal_result(1.0, "trust") > after_normal_result(0.0, "trust") + 0.005
 
 
 def test_m15_coordination_parameters_improve_continuity_alliance_and_function():
@@ -359,17 +344,6 @@ def test_anti_stigma_campaign_brings_patients_sooner_and_less_dismissed():
 
 # --- second round: bounded recovery (M8), fear-avoidance (M19), care content (M15), M13, M16 ---
 # Each mechanism has a direction test and a knock-out: its coefficients at 0 and the effect is gone.
-
-
-def met(model: CareModel, *, validation: float, clarity: float) -> None:
-    """Patient 0 meets clinician 0 once, who validates (1) or dismisses (0) and explains with ``clarity``."""
-    c = model.clinicians
-    c.validation[0], c.biopsychosocial[0], c.clarity[0] = validation, validation, clarity
-    model.patients.stigma[0] = 0.0
-    enc = Encounters(np.array([0]), np.array([0]), np.array([c.role[0]]), np.array([FOLLOWUP]))
-    alliance.encounter(
-        enc, model.patients, c, model.dyads, 1, model.service, model.mechanisms, model.streams, model.visit_cost, 0.0
-    )
 
 
 def test_m8_latent_severity_stays_between_floor_and_30_and_never_drifts():
