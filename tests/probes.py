@@ -76,15 +76,17 @@ def set_clinician(
     c.biopsychosocial[clinician] = stance
 
 
-def meet(model: CareModel, *, clinician: int = 0, kind: int = FOLLOWUP, week: int = 1) -> np.ndarray:
-    """Every patient meets ``clinician`` once this week (M1–M6, M10, M12, M14); returns who was validated."""
+def meet(
+    model: CareModel, *, clinician: int = 0, kind: int = FOLLOWUP, week: int = 1, patients: np.ndarray | None = None
+) -> np.ndarray:
+    """``patients`` (default all) meet ``clinician`` once this week (M1–M6, M10, M12, M14); returns who is validated."""
     p, c = model.patients, model.clinicians
-    everyone = np.arange(p.n)
+    who = np.arange(p.n) if patients is None else patients
     enc = Encounters(
-        everyone,
-        np.full(p.n, clinician, np.int64),
-        np.full(p.n, c.role[clinician], np.int8),
-        np.full(p.n, kind, np.int8),
+        who,
+        np.full(who.size, clinician, np.int64),
+        np.full(who.size, c.role[clinician], np.int8),
+        np.full(who.size, kind, np.int8),
     )
     return alliance.encounter(
         enc,
@@ -113,21 +115,9 @@ def force_encounters(model: CareModel, times: int) -> list[float]:
     model.patients.stigma[0] = 0.0
     # A reference patient, so the first bond starts at bond_initial, below 1, whatever the draws.
     model.patients.attachment_security[0], model.patients.trust[0] = 0.5, 0.5
-    enc = Encounters(np.array([0]), np.array([0]), np.array([model.clinicians.role[0]]), np.array([FOLLOWUP]))
     bonds = []
     for week in range(1, times + 1):
-        alliance.encounter(
-            enc,
-            model.patients,
-            model.clinicians,
-            model.dyads,
-            week,
-            model.service,
-            model.mechanisms,
-            model.streams,
-            model.visit_cost,
-            0.0,
-        )
+        meet(model, week=week, patients=np.array([0]))
         bonds.append(float(model.dyads.bond[0, model.dyads.current[0]]))
     return bonds
 
@@ -386,6 +376,13 @@ def everyone_flares(state: str, setup: Callable[[CareModel], None], **changes: o
     before = getattr(m.patients, state).copy()
     recovery.flares(m.patients, slice(None), m.mechanisms, m.streams)
     return float((getattr(m.patients, state) - before).mean())
+
+
+def tolerance_buffers(state: str, **changes: object) -> float:
+    """M9: ``state`` (0.6 before) lost in a flare by patients intolerant of uncertainty (0.95) minus tolerant (0.05)."""
+    tolerant = everyone_flares(state, set_all(uncertainty=0.05, **{state: 0.6}), **changes)
+    intolerant = everyone_flares(state, set_all(uncertainty=0.95, **{state: 0.6}), **changes)
+    return tolerant - intolerant
 
 
 def set_all(**levels: float) -> Callable[[CareModel], None]:
