@@ -53,22 +53,29 @@ def test_predicted_targets_inside_their_bands_except_the_known_misses(validation
 
 
 def test_local_targets_in_the_same_format(tmp_path):
-    path = tmp_path / "local.yaml"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "targets": [
-                    {"id": "L1", "metric": "mean:disengaged_ever", "arm": "fragmented", "band": [0.0, 1.0]},
-                    {"id": "L2", "metric": "per_year:visits_total", "arm": "each", "band": [0.0, 100.0]},
-                ]
-            }
-        )
-    )
-    targets = load_targets(path)
+    """A local file in the published format is read and scored. Its bands are set around what the run
+    gives, so each assertion can fail: bands centred on the values score 0, bands two half-widths off 4 each."""
     config = validate.validation_config(["run.replicates=2", "population.n_patients=100", "run.weeks=26"])
-    table = evaluate(run_experiment(config), targets)
-    assert table["inside"].all() and len(table) == 1 + len(config.arms)
-    assert loss(table) < len(table)  # every value inside its band scores below 1
+    result = run_experiment(config)
+    wide = evaluate(result, load_targets(ROOT / "tests" / "golden" / "wide_targets.yaml"))
+    fragmented = wide[wide["arm"] == "fragmented"].set_index("metric")["simulated"]
+    half_widths = {"disengaged_first_year": 0.01, "gp_visits_per_year": 0.5}
+
+    def local(shift: float) -> pd.DataFrame:
+        entries = [
+            {"id": f"L{i}", "metric": metric, "arm": "fragmented", "band": [v - h + shift * h, v + h + shift * h]}
+            for i, (metric, h) in enumerate(half_widths.items())
+            for v in [float(fragmented[metric])]
+        ]
+        path = tmp_path / f"local_{shift}.yaml"
+        path.write_text(yaml.safe_dump({"targets": entries}))
+        return evaluate(result, load_targets(path))
+
+    centred, shifted = local(0.0), local(2.0)
+    assert len(centred) == 2 and centred["inside"].all()
+    assert loss(centred) == pytest.approx(0.0, abs=1e-9)
+    assert not shifted["inside"].any()
+    assert loss(shifted) == pytest.approx(8.0)
 
 
 def test_a_one_sided_band_scores_zero_inside_and_grows_outside():
