@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import yaml
@@ -10,6 +15,7 @@ from conftest import ROOT, main_job
 from experiments import calibrate, validate
 from sim.analysis.experiment import run_experiment
 from sim.analysis.targets import MOVES, evaluate, fitted_targets, load_targets, loss
+from sim.core.files import PAUSE_VARIABLE, complete_folders
 from sim.core.params import LABELS, ConfigError, label, parameter_field
 
 
@@ -124,35 +130,89 @@ def test_validate_command_writes_table_and_exits_zero_inside(tmp_path, capsys):
     assert "inside their band" in capsys.readouterr().out
 
 
-def test_calibration_fits_within_budget_and_records_the_fit(tmp_path):
-    params = tmp_path / "free.yaml"
-    params.write_text(
-        yaml.safe_dump(
-            {"parameters": [{"name": "mechanisms.dropout_per_week", "low": 0.0005, "high": 0.02, "log": True}]}
-        )
-    )
+FREE = [
+    {"name": "mechanisms.dropout_per_week", "low": 0.0005, "high": 0.02, "log": True},
+    {"name": "mechanisms.bond_initial", "low": 0.1, "high": 0.95},
+]
+TINY_FIT = ["--replicates", "1", "--patients", "150", "--profile-points", "3", "run.weeks=52"]
+
+
+def free_file(tmp_path: Path) -> Path:
+    path = tmp_path / "free.yaml"
+    path.write_text(yaml.safe_dump({"parameters": FREE}))
+    return path
+
+
+def test_calibration_fits_with_two_optimiser_seeds_flags_bounds_and_profiles_the_loss(tmp_path):
     out = tmp_path / "cal"
-    code = calibrate.main(
-        [
-            "--trials",
-            "4",
-            "--replicates",
-            "1",
-            "--patients",
-            "150",
-            "--params",
-            str(params),
-            "--out",
-            str(out),
-            "run.weeks=52",
-        ]
-    )
+    code = calibrate.main(["--trials", "4", "--params", str(free_file(tmp_path)), "--out", str(out), *TINY_FIT])
     assert code == 0
     record = yaml.safe_load((out / "calibration.yaml").read_text())
-    assert 0.0005 <= record["best"]["mechanisms.dropout_per_week"] <= 0.02
     trials = pd.read_csv(out / "trials.csv")
-    assert len(trials) == 4 and record["loss"] == pytest.approx(trials["loss"].min())
-    assert (out / "fit.csv").is_file()
+    assert trials.groupby("seed").size().to_dict() == {0: 4, 1: 4}  # two optimiser seeds by default
+    runs = record["optimiser_seeds"]
+    assert [r["seed"] for r in runs] == [0, 1]
+    for run in runs:
+        assert run["best_loss"] == pytest.approx(trials.loc[trials["seed"] == run["seed"], "loss"].min())
+    assert runs[0]["start_loss"] == runs[1]["start_loss"]  # both start at the defaults, on the same seeds
+    assert record["best"] == min(runs, key=lambda r: r["best_loss"])["best"]
+    assert record["best_loss_spread"] == pytest.approx(abs(runs[0]["best_loss"] - runs[1]["best_loss"]))
+    for p in FREE:
+        bound = record["bounds"][p["name"]]
+        assert bound["value"] == record["best"][p["name"]]
+        assert bound["near_bound"] == calibrate.near_bound(bound["value"], p)
+    # The profile spans each range and, at the best point, gives the fit's own loss (common random numbers).
+    profile = pd.read_csv(out / "profile.csv")
+    for p in FREE:
+        part = profile[profile["parameter"] == p["name"]]
+        assert part["value"].min() == p["low"] and part["value"].max() == p["high"]
+        assert part["value"].is_monotonic_increasing and part["at_best"].sum() == 1
+        assert part.loc[part["at_best"], "value"].iloc[0] == record["best"][p["name"]]
+    assert profile.loc[profile["at_best"], "loss"].to_numpy() == pytest.approx(record["loss"])
+    lowest = record["profile_lowest"]
+    assert lowest["loss"] == profile["loss"].min() and lowest["below_best"] == (lowest["loss"] < record["loss"])
+    assert (out / "profile.png").stat().st_size > 0 and (out / "fit.csv").is_file()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cal", "free.yaml"]  # the working folder is gone
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "log", "value", "expected"),
+    [
+        (0.1, 0.95, False, 0.14, "low"),  # 4.7 % of the width from low
+        (0.1, 0.95, False, 0.15, "no"),  # 5.9 %
+        (0.1, 0.95, False, 0.92, "high"),
+        (0.001, 0.1, True, 0.00125, "low"),  # 4.8 % of the log-width
+        (0.001, 0.1, True, 0.0013, "no"),  # 5.7 % of the log-width, though 0.3 % of the linear width
+    ],
+)
+def test_a_best_value_within_5_percent_of_a_bound_is_flagged_on_the_search_scale(low, high, log, value, expected):
+    assert calibrate.near_bound(value, {"name": "x", "low": low, "high": high, "log": log}) == expected
+
+
+def test_an_interrupted_fit_leaves_no_result_and_resumes_to_the_full_budget(tmp_path, capsys):
+    out = tmp_path / "cal"
+    cmd = [sys.executable, "-m", "experiments.calibrate", "--trials", "3", "--params", str(free_file(tmp_path))]
+    env = {k: v for k, v in os.environ.items() if k != PAUSE_VARIABLE} | {PAUSE_VARIABLE: "calibration_trial@5"}
+    proc = subprocess.Popen([*cmd, "--out", str(out), *TINY_FIT], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:  # the 5th trial: the second seed's study has begun
+            if line.strip() == "paused at calibration_trial":
+                break
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not out.exists() and complete_folders(tmp_path, "calibration.yaml") == []
+    assert (tmp_path / ".cal.partial" / "study.db").is_file()
+    # A new fit into the same folder is refused; resuming takes no other options.
+    assert calibrate.main(["--trials", "3", "--out", str(out)]) == 2
+    assert calibrate.main(["--resume", str(out), "--trials", "9"]) == 2
+    assert "takes no other options" in capsys.readouterr().err
+    assert calibrate.main(["--resume", str(out)]) == 0
+    trials = pd.read_csv(out / "trials.csv")
+    assert trials.groupby("seed").size().to_dict() == {0: 3, 1: 3}
+    assert not (tmp_path / ".cal.partial").exists()
+    assert calibrate.main(["--resume", str(out)]) == 2
+    assert "that fit is finished" in capsys.readouterr().err
 
 
 def test_calibration_refuses_a_bad_parameter_before_spending_the_budget(tmp_path, capsys):
@@ -294,7 +354,7 @@ def test_the_record_is_a_full_manifest_and_apply_writes_a_preset_the_main_job_us
     assert list(record["best"]) == ["mechanisms.dropout_per_week"]
     assert manifest["size"] == {"patients": 150, "replicates": 1, "weeks": 40, "cohort": "closed", "arm": "fragmented"}
     assert manifest["changed_from_defaults"]["workforce.gp.per_1000_patients"] == 3
-    assert manifest["seeds"]["optimiser_seed"] == 7 and len(manifest["seeds"]["replicate_seeds"]) == 1
+    assert manifest["seeds"]["optimiser_seeds"] == [7, 8] and len(manifest["seeds"]["replicate_seeds"]) == 1
     assert (
         manifest["git"]
         and manifest["packages"]["numpy"]
@@ -329,3 +389,14 @@ def test_the_record_is_a_full_manifest_and_apply_writes_a_preset_the_main_job_us
 def test_apply_refuses_a_name_that_is_not_a_plain_file_name(tmp_path, capsys):
     assert calibrate.main(["--trials", "2", "--apply", "../escape", "--out", str(tmp_path / "c")]) == 2
     assert "--apply = '../escape' is not allowed" in capsys.readouterr().err and not (tmp_path / "c").exists()
+
+
+def test_a_trial_sets_its_values_exactly_as_the_same_overrides_would():
+    base = ["experiment=compare_care_models", "run.replicates=2"]
+    values = {
+        "mechanisms.bond_initial": 0.712276123,
+        "mechanisms.dropout_per_week": 0.00232844123,
+        "arms.fragmented.continuity": 0.4,
+    }
+    composed = validate.validation_config([*base, *(f"{k}={v!r}" for k, v in values.items())])
+    assert calibrate.with_values(validate.validation_config(base), values) == composed
