@@ -84,7 +84,7 @@ from sim.outputs.plots import themed
 from sim.outputs.writer import versions
 
 DEFAULT_PARAMS = ROOT / "conf" / "calibration" / "free.yaml"
-DEFAULT_TRIALS = 100  # per optimiser seed: with 2 seeds and the profile, about 8 minutes on 2 cores
+DEFAULT_TRIALS = 100  # per optimiser seed: with 2 seeds and the profile, 6-9 minutes on 2 shared cores
 DEFAULT_OPTIMISER_SEEDS = 2
 DEFAULT_PROFILE_POINTS = 6
 NEAR_BOUND = 0.05
