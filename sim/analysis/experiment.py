@@ -17,6 +17,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -188,6 +189,43 @@ def in_workers[T](function: Callable[..., T], calls: list[tuple], n_jobs: int) -
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
+
+
+@contextmanager
+def in_background(function: Callable[..., object], *args: object) -> Iterator[Callable[[], None]]:
+    """Run ``function(*args)`` in a forked process while this one goes on; yields ``wait``.
+
+    ``wait()`` returns once the call has finished and raises if it failed. On
+    a machine with a free core the call costs no wall time (the writer draws
+    the figures this way while it writes the tables and the report). Leaving
+    the block on an error stops the process; where processes cannot be forked,
+    the call runs here, at once.
+    """
+    if sys.platform != "linux":
+        function(*args)
+        yield lambda: None
+        return
+
+    def run() -> None:
+        _worker_start()
+        function(*args)
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)  # see in_workers
+        process = multiprocessing.get_context("fork").Process(target=run, daemon=True)
+        process.start()
+
+    def wait() -> None:
+        process.join()
+        if process.exitcode != 0:
+            raise RuntimeError(f"{getattr(function, '__name__', function)} failed in its process")
+
+    try:
+        yield wait
+    finally:
+        if process.is_alive():
+            process.terminate()
+        process.join()
 
 
 PR_SET_PDEATHSIG = 1  # Linux prctl option: a signal the kernel sends this process when its parent dies
