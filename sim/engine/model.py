@@ -8,9 +8,11 @@ The week itself, and its order, are :meth:`sim.engine.system.CareSystem.step`.
 
 from __future__ import annotations
 
+import numpy as np
 from mesa import DataCollector, Model
 
 from ..core.params import CostParams, MechanismParams, PopulationParams, RunParams, ServiceParams, WorkforceParams
+from ..core.state import IN_CARE
 from .agents import Clinician, Patient
 from .metrics import WEEKLY_COLUMNS
 from .system import ON_TRACK_WEEK, CareSystem, initial_state
@@ -90,6 +92,9 @@ class CareModel(CareSystem, Model):
         self.datacollector.collect(self)
 
     def step(self) -> None:
-        """Advance the care system by one week (:meth:`CareSystem.step`) and collect its aggregates."""
+        """Advance the care system by one week (:meth:`CareSystem.step`), count caseloads, collect the aggregates."""
         CareSystem.step(self)
+        # Only the Clinician agents show caseloads, so the bare engine does not count them.
+        leads = self.patients.lead[self.patients.status == IN_CARE].ravel()
+        self.clinicians.caseload[:] = np.bincount(leads[leads >= 0], minlength=self.clinicians.n)
         self.datacollector.collect(self)

@@ -44,7 +44,7 @@ from ..core.params import (
     WorkforceParams,
 )
 from ..core.service import served_patients
-from ..core.state import IN_CARE, NEVER, ClinicianState, DyadState, PatientState, apply_campaign
+from ..core.state import NEVER, ClinicianState, DyadState, PatientState, apply_campaign
 from ..core.streams import Streams
 from ..mechanisms import alliance, engagement, learning, pathways, recovery
 from .metrics import WEEKLY_COLUMNS, CapacityTally, WeeklyTotals, trajectory_snapshot, trajectory_table, weekly_summary
@@ -201,8 +201,6 @@ class CareSystem:
 
         # 9. Clinician reflection.
         learning.reflect(enc, p, c, service, mech)
-        leads = p.lead[p.status == IN_CARE].ravel()
-        c.caseload[:] = np.bincount(leads[leads >= 0], minlength=c.n)
 
         # 10. Record.
         self.summary = weekly_summary(self, alliance_now)
