@@ -90,12 +90,14 @@ def replicate_seed(seed: int, replicate: int) -> int:
     return int((int(state[0]) << 31) ^ int(state[1]))
 
 
-BLOCK_DRAWS = 1 << 16
-"""Numbers a weekly stream draws from its generator at a time (several weeks' worth at the usual sizes).
+BLOCK_DRAWS = 1 << 14
+"""Numbers a weekly stream draws from its generator at a time when a week needs fewer (128 KiB a stream).
 
 A generator's numbers come out in the same order however many are asked for
-at once, so drawing ahead in blocks changes no number; it saves one call to
-the generator per stream and week."""
+at once, so drawing several weeks ahead changes no number; it saves most of
+the calls to the generator in small and mid-sized runs (8 weeks a call at
+2,000 patients). From this many patients up, each week is drawn on its own and
+nothing is kept."""
 
 
 def _stream_key(name: str) -> int:
@@ -143,6 +145,8 @@ class Streams:
         ahead, used = self._ahead.get(name, (_NOTHING, 0))
         if used + n > ahead.size:
             gen = self.get(name)
+            if used == ahead.size and n >= BLOCK_DRAWS:  # nothing left over, and a week is a block already
+                return self._record(name, gen.standard_normal(n) if normal else gen.random(n))
             size = max(n, BLOCK_DRAWS)
             fresh = gen.standard_normal(size) if normal else gen.random(size)
             ahead, used = np.concatenate([ahead[used:], fresh]), 0
