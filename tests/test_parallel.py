@@ -5,13 +5,16 @@ from __future__ import annotations
 import dataclasses
 import filecmp
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
+import pytest
 from conftest import ROOT
 
-from sim.analysis.experiment import run_arm, run_experiment
+from sim.analysis.experiment import in_background, run_arm, run_experiment
 from sim.core.params import Config
 from sim.engine.model import CareModel
 from sim.outputs.writer import write_results
@@ -63,3 +66,19 @@ def test_the_main_job_and_the_package_load_no_plotting_or_optimisation_library()
         assert not heavy & loaded_modules(statement), statement
     # The main process of a parallel run never simulates, so it does not load Mesa either.
     assert "mesa" not in loaded_modules("import experiments.run")
+
+
+def _write_pid(path: Path) -> None:
+    path.write_text(str(os.getpid()))
+
+
+def _fail() -> None:
+    raise ValueError("drawing failed")
+
+
+def test_in_background_runs_the_call_in_another_process_and_reports_a_failure(tmp_path):
+    with in_background(_write_pid, tmp_path / "pid") as wait:
+        wait()
+    assert int((tmp_path / "pid").read_text()) != os.getpid()  # it ran, and not here
+    with pytest.raises(RuntimeError, match="_fail failed"), in_background(_fail) as wait:
+        wait()
