@@ -5,14 +5,18 @@ from __future__ import annotations
 import dataclasses
 import filecmp
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
+import pytest
 from conftest import ROOT
 
-from sim.analysis.experiment import run_arm, run_experiment
+from sim.analysis.experiment import in_background, run_arm, run_experiment
 from sim.core.params import Config
+from sim.engine.model import CareModel
 from sim.outputs.writer import write_results
 
 
@@ -38,10 +42,14 @@ def test_parallel_runs_give_the_serial_frames_and_files(small_config, tmp_path):
         assert filecmp.cmp(a / name, b / name, shallow=False), name
 
 
-def test_experiment_runs_build_no_mesa_agents(small_config):
+def test_experiment_runs_use_the_engine_without_mesa(small_config):
     model = run_arm(small_config, "coordinated", 0)
-    assert len(model.agents) == 0
+    assert not isinstance(model, CareModel)  # no Mesa model, so no agent objects or data collector
     assert model.week == small_config.run.weeks  # it did run
+    # A whole experiment (serial, so in this process) never loads Mesa: importing it takes about 0.3 s.
+    run = "from experiments.schema import compose_config; from sim.analysis.experiment import run_experiment; "
+    run += "run_experiment(compose_config('population=small', 'run.replicates=1', 'run.weeks=3', 'run.jobs=1'))"
+    assert "mesa" not in loaded_modules(run)
 
 
 def loaded_modules(statement: str) -> set[str]:
@@ -58,3 +66,19 @@ def test_the_main_job_and_the_package_load_no_plotting_or_optimisation_library()
         assert not heavy & loaded_modules(statement), statement
     # The main process of a parallel run never simulates, so it does not load Mesa either.
     assert "mesa" not in loaded_modules("import experiments.run")
+
+
+def _write_pid(path: Path) -> None:
+    path.write_text(str(os.getpid()))
+
+
+def _fail() -> None:
+    raise ValueError("drawing failed")
+
+
+def test_in_background_runs_the_call_in_another_process_and_reports_a_failure(tmp_path):
+    with in_background(_write_pid, tmp_path / "pid") as wait:
+        wait()
+    assert int((tmp_path / "pid").read_text()) != os.getpid()  # it ran, and not here
+    with pytest.raises(RuntimeError, match="_fail failed"), in_background(_fail) as wait:
+        wait()

@@ -178,7 +178,7 @@ def test_first_appointments_are_the_intakes_and_their_waits_the_patients_waiting
         "mechanisms.represent_per_week=0",
     )
     model = run_arm(config, "fragmented", 0)
-    weekly = model.datacollector.get_model_vars_dataframe()
+    weekly = model.weekly_table()  # run_arm gives the engine without Mesa (no data collector)
     # Nobody presents again after disengaging, so each first appointment ends the patient's only wait.
     seen = model.patients.care_start_week != -1
     assert weekly["first_appointments"].sum() == seen.sum()

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 from pathlib import Path
+
+import numpy as np
 
 from sim.core.params import PopulationParams, RunParams, ServiceParams
 from sim.core.streams import (
+    BLOCK_DRAWS,
     INITIAL_STREAMS,
     WEEKLY_NORMAL_STREAMS,
     WEEKLY_UNIFORM_STREAMS,
@@ -77,3 +81,17 @@ def test_call_sites_name_streams_by_the_declared_constants():
     for path in sorted((ROOT / "sim").rglob("*.py")):
         names = [(line, name) for line, name in _literal_stream_names(path) if name not in exempt.get(path, set())]
         assert names == [], f"{path.relative_to(ROOT)}: stream names as string literals {names}"
+
+
+def test_drawing_weeks_ahead_gives_the_numbers_of_one_draw_at_a_time():
+    # Weekly streams draw up to BLOCK_DRAWS numbers ahead (or each week on its own from that size up):
+    # whatever the size, a stream's numbers are those its generator gives in one long draw, in order.
+    for n in (1, 2_000, BLOCK_DRAWS - 1, BLOCK_DRAWS, BLOCK_DRAWS + 3):
+        ahead, plain = Streams(11, audit=True), Streams(11)
+        weeks = 2 * BLOCK_DRAWS // n + 3  # at least one block boundary crossed
+        uniform = np.concatenate([ahead.uniform(Stream.FLARE, n) for _ in range(weeks)])
+        normal = np.concatenate([ahead.normal(Stream.FLUCTUATION, n) for _ in range(weeks)])
+        assert np.array_equal(uniform, plain.get(Stream.FLARE).random(weeks * n)), n
+        assert np.array_equal(normal, plain.get(Stream.FLUCTUATION).standard_normal(weeks * n)), n
+        # The audit digest covers the numbers handed out, not those drawn ahead.
+        assert ahead.digest(Stream.FLARE) == hashlib.sha256(uniform.tobytes()).hexdigest(), n

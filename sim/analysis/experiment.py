@@ -17,6 +17,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,7 @@ from ..core.params import ROLE_LABELS, ROLES, Config, validate
 from ..core.streams import replicate_seed
 
 if TYPE_CHECKING:
-    from ..engine.model import CareModel
+    from ..engine.system import CareSystem
 
 
 OUTCOMES: dict[str, str] = {
@@ -71,11 +72,13 @@ class ExperimentResult:
 JOURNEYS = 6  # patients whose weekly states every experiment keeps, for the report
 
 
-def run_arm(config: Config, arm: str, replicate: int, *, audit: bool = False, journeys: int = 0) -> CareModel:
-    """Simulate one arm in one replicate and return the finished model.
+def run_arm(config: Config, arm: str, replicate: int, *, audit: bool = False, journeys: int = 0) -> CareSystem:
+    """Simulate one arm in one replicate and return the finished engine.
 
-    The model has no Mesa agent objects (nothing in an experiment reads them);
-    build a :class:`~sim.engine.model.CareModel` directly to get them.
+    The engine is the bare :class:`~sim.engine.system.CareSystem`: no Mesa model,
+    agents or data collector (nothing in an experiment reads them, and loading
+    Mesa alone takes about 0.3 s); build a :class:`~sim.engine.model.CareModel`
+    to get them.
 
     Args:
         config: The experiment configuration (validated).
@@ -84,10 +87,10 @@ def run_arm(config: Config, arm: str, replicate: int, *, audit: bool = False, jo
         audit: Keep digests of the random streams (for tests).
         journeys: Record the weekly states of this many patients.
     """
-    # Imported here: the main process of a parallel run never simulates, so it need not load Mesa.
-    from ..engine.model import CareModel
+    # Imported here: the main process of a parallel run never simulates.
+    from ..engine.system import CareSystem
 
-    model = CareModel(
+    model = CareSystem(
         config.arms[arm],
         run=config.run,
         population=config.population,
@@ -95,7 +98,6 @@ def run_arm(config: Config, arm: str, replicate: int, *, audit: bool = False, jo
         mechanisms=config.mechanisms,
         costs=config.costs,
         seed=replicate_seed(config.run.seed, replicate),
-        agents=False,
         audit=audit,
         journeys=journeys,
     )
@@ -123,7 +125,7 @@ def simulate_run(config: Config, arm: str, replicate: int) -> RunTables:
     from ..engine.metrics import patient_table
 
     model = run_arm(config, arm, replicate, journeys=JOURNEYS if replicate == 0 else 0)
-    weekly = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    weekly = model.weekly_table()
     if config.population.cohort == "open":
         weekly = weekly[weekly["week"] >= config.population.warmup_weeks]
     recorded = config.run.trajectories or replicate == 0
@@ -167,10 +169,10 @@ def in_workers[T](function: Callable[..., T], calls: list[tuple], n_jobs: int) -
         for i, args in enumerate(calls):
             yield i, function(*args)
         return
-    from ..engine import metrics, model  # noqa: F401  (loaded once here, inherited by forked workers)
+    from ..engine import metrics, system  # noqa: F401  (loaded once here, inherited by forked workers)
 
     # Forked where the platform allows it: a worker then starts in milliseconds with
-    # NumPy, pandas and Mesa already loaded, where a fresh interpreter (spawn, or
+    # NumPy, pandas and the engine already loaded, where a fresh interpreter (spawn, or
     # joblib's loky) spends about 0.7 s of CPU per worker importing them again.
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
     pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=context, initializer=_worker_start)
@@ -188,6 +190,43 @@ def in_workers[T](function: Callable[..., T], calls: list[tuple], n_jobs: int) -
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
+
+
+@contextmanager
+def in_background(function: Callable[..., object], *args: object) -> Iterator[Callable[[], None]]:
+    """Run ``function(*args)`` in a forked process while this one goes on; yields ``wait``.
+
+    ``wait()`` returns once the call has finished and raises if it failed. On
+    a machine with a free core the call costs no wall time (the writer draws
+    the figures this way while it writes the tables and the report). Leaving
+    the block on an error stops the process; where processes cannot be forked,
+    the call runs here, at once.
+    """
+    if sys.platform != "linux":
+        function(*args)
+        yield lambda: None
+        return
+
+    def run() -> None:
+        _worker_start()
+        function(*args)
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)  # see in_workers
+        process = multiprocessing.get_context("fork").Process(target=run, daemon=True)
+        process.start()
+
+    def wait() -> None:
+        process.join()
+        if process.exitcode != 0:
+            raise RuntimeError(f"{getattr(function, '__name__', function)} failed in its process")
+
+    try:
+        yield wait
+    finally:
+        if process.is_alive():
+            process.terminate()
+        process.join()
 
 
 PR_SET_PDEATHSIG = 1  # Linux prctl option: a signal the kernel sends this process when its parent dies

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 LOGIT_CLIP = 1e-6
@@ -22,3 +24,9 @@ def logit(p: np.ndarray | float) -> np.ndarray:
     """Log-odds of a probability (clipped ``LOGIT_CLIP`` away from 0 and 1)."""
     q = np.clip(p, LOGIT_CLIP, 1 - LOGIT_CLIP)
     return np.log(q / (1 - q))
+
+
+@functools.cache
+def logit_of(p: float) -> float:
+    """:func:`logit` of one probability, remembered: a service's probabilities are the same every week."""
+    return logit(p)

@@ -340,8 +340,13 @@ class ClinicianState:
         group_draw = _categorical(gen, workforce.cultural_group_shares, self.n)
         names = [cultural_groups.index(g) for g in workforce.cultural_group_shares]
         self.cultural_group = np.array(names, dtype=np.int8)[group_draw]
-        self.caseload = np.zeros(self.n, np.int32)  # in-care patients they lead
+        self.caseload = np.zeros(self.n, np.int32)  # in-care patients they lead (counted by the Mesa model)
         self.by_role = [np.flatnonzero(self.role == r) for r in range(N_ROLES)]
+        # The same lists end to end, for routing every request of a week at once: role r's members are
+        # role_members[role_start[r]:][:role_count[r]]; the last entry, -1, stands for "no clinician".
+        self.role_count = np.array([members.size for members in self.by_role])
+        self.role_start = np.cumsum(self.role_count) - self.role_count
+        self.role_members = np.concatenate([*self.by_role, [-1]])
 
     warmth: np.ndarray
     validation: np.ndarray

@@ -1,6 +1,6 @@
 """Mesa agents: each Patient and Clinician reads and writes its row of the state arrays.
 
-The weekly step updates whole arrays at once (:mod:`sim.engine.model`); these agents
+The weekly step updates whole arrays at once (:mod:`sim.engine.system`); these agents
 give teachers, dashboards and Mesa's own tools ordinary agent objects to look
 at and to change, e.g. ``model.agents_by_type[Patient]``.
 """

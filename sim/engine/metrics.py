@@ -26,7 +26,7 @@ from ..core.state import (
 )
 
 if TYPE_CHECKING:
-    from .model import CareModel
+    from .system import CareSystem
 
 FLOOR_TOLERANCE = 1e-9  # PHQ-15 points: latent severity this far below the floor is rounding, not a breach
 IMPROVEMENT_POINTS = 3.0  # PHQ-15 change that is clinically meaningful (Kroenke et al. 2002)
@@ -198,7 +198,7 @@ def _mean_sd(x: np.ndarray) -> tuple[float, float]:
     return float(mean), float(np.sqrt(np.add.reduce(dev * dev) / x.size))
 
 
-def weekly_summary(model: CareModel, alliance: np.ndarray | None = None) -> dict[str, float]:
+def weekly_summary(model: CareSystem, alliance: np.ndarray | None = None) -> dict[str, float]:
     """Aggregates of one week over the patients who have arrived (``alliance``: current, if computed).
 
     Reads the model and changes nothing: a second call in the same week gives the same numbers.
@@ -226,7 +226,7 @@ def weekly_summary(model: CareModel, alliance: np.ndarray | None = None) -> dict
     return out
 
 
-def trajectory_snapshot(model: CareModel, first: int | None = None) -> dict[str, np.ndarray]:
+def trajectory_snapshot(model: CareSystem, first: int | None = None) -> dict[str, np.ndarray]:
     """This week's state of every arrived patient (or the ``first`` few), one array per column.
 
     Columns, not a frame: a run records one snapshot a week, and building a
@@ -272,7 +272,7 @@ def continuity_indices(p: PatientState, d: DyadState) -> tuple[np.ndarray, np.nd
     return coc, upc, secon
 
 
-def patient_table(model: CareModel) -> pd.DataFrame:
+def patient_table(model: CareSystem) -> pd.DataFrame:
     """One row per patient: traits, outcomes, alliance, use of services, continuity, cost."""
     p, d = model.patients, model.dyads
     seen = d.current >= 0

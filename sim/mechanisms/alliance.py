@@ -49,7 +49,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.encounters import Encounters, is_booked
-from ..core.maths import logistic, logit
+from ..core.maths import logistic, logit, logit_of
 from ..core.params import MechanismParams, ServiceParams
 from ..core.state import (
     ALLIANCE_MEASURED_AT_ENCOUNTER,
@@ -83,18 +83,19 @@ def _open_dyads(
     enc: Encounters,
     p: PatientState,
     d: DyadState,
-    match: np.ndarray,
+    slot: np.ndarray,
+    new: np.ndarray,
     contradiction: np.ndarray,
     service: ServiceParams,
     mech: MechanismParams,
 ) -> np.ndarray:
     """The dyad slot of each encounter, opening new dyads where needed (M1, M15).
 
-    ``match`` marks, per encounter and slot, the slot already held by the clinician.
+    ``slot`` holds, per encounter, the slot already held by the clinician
+    (filled in here where ``new`` marks a clinician not yet in a slot).
     """
     pat, clin = enc.patient, enc.clinician
-    slot = match.argmax(axis=1)
-    new = np.flatnonzero(~match.any(axis=1))
+    new = new.nonzero()[0]
     if new.size:
         np_ = pat[new]
         # Empty slots first (their last week is NEVER, before any encounter), then
@@ -146,6 +147,13 @@ def encounter(
 ) -> np.ndarray:
     """Apply one encounter to every patient seen this week (M1–M6, M10, M12, M14).
 
+    Each patient has at most one encounter a week, so the patient states an
+    encounter moves (trust, distress, uncertainty, avoidance) are read once
+    into arrays over the encounters, moved there step by step, and written
+    back once: a state moved in several steps is not gathered and scattered
+    at each. Dyad values are read and written at their flat positions
+    (:meth:`~sim.core.state.DyadState.flat`).
+
     Args:
         enc: The encounters taking place (one per patient at most).
         p, c, d: Patient, clinician and dyad state, updated in place.
@@ -160,26 +168,32 @@ def encounter(
         Boolean mask over encounters: the experience was validated.
     """
     n = p.n
-    u_coherent = streams.uniform(Stream.COHERENCE, n)[enc.patient]
-    u_validate = streams.uniform(Stream.VALIDATION, n)[enc.patient]
-    u_rupture = streams.uniform(Stream.RUPTURE, n)[enc.patient]
-    u_repair = streams.uniform(Stream.REPAIR, n)[enc.patient]
-    u_test = streams.uniform(Stream.INVESTIGATION, n)[enc.patient]
-    u_explain = streams.uniform(Stream.RESULT_EXPLAINED, n)[enc.patient]
     pat, clin = enc.patient, enc.clinician
+    u_coherent = streams.uniform(Stream.COHERENCE, n)[pat]
+    u_validate = streams.uniform(Stream.VALIDATION, n)[pat]
+    u_rupture = streams.uniform(Stream.RUPTURE, n)[pat]
+    u_repair = streams.uniform(Stream.REPAIR, n)[pat]
+    u_test = streams.uniform(Stream.INVESTIGATION, n)[pat]
+    u_explain = streams.uniform(Stream.RESULT_EXPLAINED, n)[pat]
     if not pat.size:
         return np.zeros(0, bool)
 
     # 1. Dyad; a new clinician's explanation may contradict the plan (M15, M5).
     match = d.clinician[pat] == clin[:, None]
-    is_new = ~match.any(axis=1)
-    contradiction = is_new & (p.encounters[pat] > 0) & (u_coherent >= service.message_coherence)
-    slot = _open_dyads(enc, p, d, match, contradiction, service, mech)
-    k = (pat, slot)
-    con = pat[contradiction]
-    p.contradictions[con] += 1
-    p.trust[con] -= mech.contradiction_trust_drop * p.trust[con]
-    p.uncertainty[con] += mech.contradiction_uncertainty_rise * (1.0 - p.uncertainty[con])
+    slot = match.argmax(axis=1)  # the clinician's slot (the first slot where there is none)
+    is_new = ~match[np.arange(pat.size), slot]  # a tenth of the time of ``~match.any(axis=1)``
+    seen_before = p.encounters[pat]
+    contradiction = is_new & (seen_before > 0) & (u_coherent >= service.message_coherence)
+    slot = _open_dyads(enc, p, d, slot, is_new, contradiction, service, mech)
+    at = d.flat(pat, slot)
+    bond_flat, goals_flat, tasks_flat = d.bond.ravel(), d.goals.ravel(), d.tasks.ravel()
+    trust, distress = p.trust[pat], p.distress[pat]
+    uncertainty, avoidance = p.uncertainty[pat], p.avoidance[pat]
+    p.contradictions[pat] += contradiction
+    trust = np.where(contradiction, trust - mech.contradiction_trust_drop * trust, trust)
+    uncertainty = np.where(
+        contradiction, uncertainty + mech.contradiction_uncertainty_rise * (1.0 - uncertainty), uncertainty
+    )
 
     # 2. M4 cultural humility: mismatch scales what M1–M3 achieve.
     mismatch = p.cultural_group[pat] != c.cultural_group[clin]
@@ -187,97 +201,116 @@ def encounter(
 
     # 3. M2 validation versus dismissal.
     off_track = p.progress[pat] <= 0.0
+    stigma = p.stigma[pat]
+    stance = c.biopsychosocial[clin]
     x = (
         logit(c.validation[clin])
-        + mech.validation_stance_logodds * (c.biopsychosocial[clin] - 0.5)
-        - mech.validation_stigma_logodds * (p.stigma[pat] - mech.stigma_reference)
+        + mech.validation_stance_logodds * (stance - 0.5)
+        - mech.validation_stigma_logodds * (stigma - mech.stigma_reference)
         + service.feedback * mech.feedback_validation_logodds * off_track
     )
     validated = u_validate < logistic(x)
-    v, s = pat[validated], pat[~validated]
-    rv = reach[validated]
-    p.distress[v] -= mech.validated_distress_drop * rv * p.distress[v]
-    p.trust[v] += mech.validated_trust_gain * rv * (1.0 - p.trust[v])
-    p.validations[v] += 1
-    p.avoidance[v] -= mech.validated_avoidance_drop * rv * p.avoidance[v]  # M19: safety reduces avoidance
-    p.avoidance[s] += mech.dismissed_avoidance_rise * (1.0 - p.avoidance[s])  # M19
-    p.distress[s] += mech.dismissed_distress_rise * (1.0 - p.distress[s])
-    p.trust[s] -= mech.dismissed_trust_drop * p.trust[s]
-    p.stigma[s] += mech.dismissed_stigma_rise * (1.0 - p.stigma[s])
+    dismissed = ~validated
+    distress = np.where(
+        validated,
+        distress - mech.validated_distress_drop * reach * distress,
+        distress + mech.dismissed_distress_rise * (1.0 - distress),
+    )
+    trust = np.where(
+        validated,
+        trust + mech.validated_trust_gain * reach * (1.0 - trust),
+        trust - mech.dismissed_trust_drop * trust,
+    )
+    avoidance = np.where(
+        validated,
+        avoidance - mech.validated_avoidance_drop * reach * avoidance,  # M19: safety reduces avoidance
+        avoidance + mech.dismissed_avoidance_rise * (1.0 - avoidance),  # M19
+    )
+    p.stigma[pat] = np.where(validated, stigma, stigma + mech.dismissed_stigma_rise * (1.0 - stigma))
+    p.validations[pat] += validated
+    s = pat[dismissed]
     p.dismissals[s] += 1
     p.dismissed_week[s] = week
 
     # 4. M1 bond: warmth and attachment, more at the first encounters, saturating.
-    early = 1.0 + mech.early_rapport_boost * np.exp(-d.encounters[k] / mech.early_rapport_weeks)
+    encounters = d.encounters.ravel()[at]
+    early = 1.0 + mech.early_rapport_boost * np.exp(-encounters / mech.early_rapport_weeks)
     gain = (
         mech.bond_gain * c.warmth[clin] * (mech.bond_gain_attachment_floor + p.attachment_security[pat]) * reach * early
     )
-    bond = d.bond[k]
-    bond = np.where(validated, bond + np.minimum(gain, 1.0) * (1.0 - bond), bond * (1.0 - mech.dismissed_bond_drop))
-    d.bond[k] = bond
+    bond = bond_flat[at]
+    bond_flat[at] = np.where(
+        validated, bond + np.minimum(gain, 1.0) * (1.0 - bond), bond * (1.0 - mech.dismissed_bond_drop)
+    )
 
     # 5. M3 explanation: clarity x health literacy x reach.
     lit = mech.literacy_floor + (1.0 - mech.literacy_floor) * p.health_literacy[pat]
     clear = c.clarity[clin] * lit * reach
-    d.goals[k] += np.minimum(mech.goals_gain * clear, 1.0) * (1.0 - d.goals[k])
-    d.tasks[k] += np.minimum(mech.tasks_gain * clear, 1.0) * (1.0 - d.tasks[k])
-    p.uncertainty[pat] -= np.minimum(mech.uncertainty_drop * clear, 1.0) * p.uncertainty[pat]
-    p.avoidance[pat] -= np.minimum(mech.explanation_avoidance_drop * clear, 1.0) * p.avoidance[pat]  # M19
+    goals = goals_flat[at]
+    goals_flat[at] = goals + np.minimum(mech.goals_gain * clear, 1.0) * (1.0 - goals)
+    tasks = tasks_flat[at]
+    tasks_flat[at] = tasks + np.minimum(mech.tasks_gain * clear, 1.0) * (1.0 - tasks)
+    uncertainty = uncertainty - np.minimum(mech.uncertainty_drop * clear, 1.0) * uncertainty
+    avoidance = avoidance - np.minimum(mech.explanation_avoidance_drop * clear, 1.0) * avoidance  # M19
     p.explanation_received[pat] = np.maximum(p.explanation_received[pat], clear)  # M15 uptake
 
     # 6. M5 predictability: a booked appointment that happens as promised.
-    booked = pat[is_booked(enc.kind)]
-    p.trust[booked] += mech.kept_followup_trust_gain * (1.0 - p.trust[booked])
+    trust = np.where(is_booked(enc.kind), trust + mech.kept_followup_trust_gain * (1.0 - trust), trust)
 
     # 7. M10 pacing advice.
     if service.pacing_guidance:
         p.pacing[pat] += mech.pacing_gain * c.pacing_advice[clin] * reach * (1.0 - p.pacing[pat])
 
     # 8. M12 ruptures and repair.
-    open_before = d.rupture_week[k] != NEVER
+    rupture_flat = d.rupture_week.ravel()
+    open_before = rupture_flat[at] != NEVER
     skill = c.repair_skill[clin] * (1.0 + service.feedback * mech.feedback_repair_boost)
     repaired = open_before & (u_repair < np.minimum(mech.p_repair * skill, 1.0))
-    repair(p, d, pat[repaired], slot[repaired], mech)
+    if repaired.any():
+        repair(p, d, pat[repaired], slot[repaired], mech)
     p_rupture = (
         mech.p_rupture_base
-        + mech.rupture_dismissal * ~validated
+        + mech.rupture_dismissal * dismissed
         + mech.rupture_flare * p.in_flare[pat]
         + mech.rupture_stall * off_track
         + mech.rupture_contradiction * contradiction
     )
     opens = ~open_before & (u_rupture < p_rupture)
-    ro, so = pat[opens], slot[opens]
-    d.bond_before_rupture[ro, so] = d.bond[ro, so]
-    d.bond[ro, so] *= 1.0 - mech.rupture_bond_drop
-    d.rupture_week[ro, so] = week
-    p.ruptures[ro] += 1
+    if opens.any():
+        ro, ao = pat[opens], at[opens]
+        d.bond_before_rupture.ravel()[ao] = bond_flat[ao]
+        bond_flat[ao] *= 1.0 - mech.rupture_bond_drop
+        rupture_flat[ao] = week
+        p.ruptures[ro] += 1
 
     # 9. M14 investigations by medical clinicians; results are normal.
     medical = (enc.role == GP) | (enc.role == SPECIALIST)
     x = (
-        logit(service.p_investigation_per_visit)
-        + mech.investigation_biomedical * (0.5 - c.biopsychosocial[clin])
-        + mech.investigation_uncertainty * (p.uncertainty[pat] - 0.5)
+        logit_of(service.p_investigation_per_visit)
+        + mech.investigation_biomedical * (0.5 - stance)
+        + mech.investigation_uncertainty * (uncertainty - 0.5)
     )
     tested = medical & (u_test < logistic(x)) & (service.p_investigation_per_visit > 0)
-    t = pat[tested]
-    record_tests(p, t, mech, investigation_cost)
-    explained = u_explain[tested] < service.p_results_explained
-    te, tu = t[explained], t[~explained]
-    p.distress[te] -= mech.reassurance_distress_drop * p.distress[te]
-    p.trust[tu] -= mech.normal_result_trust_drop * p.trust[tu]
+    p.uncertainty[pat] = uncertainty  # a test moves it (record_tests)
+    record_tests(p, pat[tested], mech, investigation_cost)
+    explained = u_explain < service.p_results_explained
+    distress = np.where(tested & explained, distress - mech.reassurance_distress_drop * distress, distress)
+    trust = np.where(tested & ~explained, trust - mech.normal_result_trust_drop * trust, trust)
+    p.trust[pat], p.distress[pat], p.avoidance[pat] = trust, distress, avoidance
 
     # 10. Counters, cost and continuity of care.
-    d.encounters[k] += 1
-    d.last_week[k] = week
+    d.encounters.ravel()[at] = encounters + 1
+    d.last_week.ravel()[at] = week
     d.set_current(pat, slot)
-    p.visits[pat, enc.role] += 1
-    p.encounters[pat] += 1
+    p.visits.ravel()[pat * p.visits.shape[1] + enc.role] += 1
+    count = seen_before + 1
+    p.encounters[pat] = count
     p.cost[pat] += visit_cost[enc.role]
     p.same_clinician_pairs[pat] += p.last_clinician[pat] == clin
     p.last_clinician[pat] = clin
-    third = pat[p.encounters[pat] == ALLIANCE_MEASURED_AT_ENCOUNTER]
-    p.alliance_third[third] = d.alliance_at(third, d.current[third])
+    third = count == ALLIANCE_MEASURED_AT_ENCOUNTER
+    if third.any():
+        p.alliance_third[pat[third]] = d.alliance_at(pat[third], slot[third])
     return validated
 
 

@@ -39,6 +39,8 @@ needs; every random decision draws one number per patient from a named stream.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..core.encounters import (
@@ -52,7 +54,7 @@ from ..core.encounters import (
     Requests,
     is_booked,
 )
-from ..core.maths import hazard_to_prob, logistic, logit
+from ..core.maths import hazard_to_prob, logistic, logit_of
 from ..core.params import MechanismParams, ServiceParams
 from ..core.state import (
     COORDINATOR,
@@ -60,6 +62,7 @@ from ..core.state import (
     GP,
     GP_LED,
     IN_CARE,
+    N_ROLES,
     NEVER,
     NOT_PRESENTED,
     SPECIALIST,
@@ -89,7 +92,13 @@ def followup_role(p: PatientState, idx: np.ndarray) -> np.ndarray:
 
 def followup_interval(p: PatientState, idx: np.ndarray, service: ServiceParams) -> np.ndarray:
     """Weeks to the next scheduled contact at each patient's care step."""
-    weeks = np.where(p.care_step[idx] == GP_LED, service.followup_interval_weeks, service.therapy_interval_weeks)
+    return _interval_by_step(service.followup_interval_weeks, service.therapy_interval_weeks)[p.care_step[idx]]
+
+
+@functools.cache
+def _interval_by_step(followup_weeks: float, therapy_weeks: float) -> np.ndarray:
+    # Whole weeks (at least one) by care step: the GP's follow-up interval at GP_LED, the therapy interval above.
+    weeks = np.array([followup_weeks if step == GP_LED else therapy_weeks for step in (GP_LED, THERAPY, TEAM)])
     return np.maximum(np.rint(weeks), 1).astype(np.int32)
 
 
@@ -184,18 +193,16 @@ def route(
     """
     u_route = streams.uniform(Stream.ROUTE_LEAD, p.n)[req.patient]
     u_pick = streams.uniform(Stream.ROUTE_PICK, p.n)[req.patient]
-    lead = p.lead[req.patient, req.role]
-    clinician = np.full(req.patient.size, -1, np.int32)
-    for r, members in enumerate(c.by_role):
-        mine = np.flatnonzero(req.role == r)
-        if not members.size or not mine.size:
-            continue
-        # Team k of a role is members[k], members[k + n_teams], members[k + 2 n_teams], ...
-        n_teams = max(members.size // team_size, 1)
-        team = p.team[req.patient[mine]] % n_teams
-        size = (members.size - team + n_teams - 1) // n_teams
-        position = np.minimum((u_pick[mine] * size).astype(np.int64), size - 1)
-        clinician[mine] = members[team + position * n_teams]
+    lead = p.lead.ravel()[req.patient * N_ROLES + req.role]
+    # Team k of a role is members[k], members[k + n_teams], members[k + 2 n_teams], ...;
+    # every request picks among its role's members at once.
+    count = c.role_count[req.role]
+    n_teams = np.maximum(count // team_size, 1)
+    team = p.team[req.patient] % n_teams
+    size = (count - team + n_teams - 1) // n_teams
+    position = np.minimum((u_pick * size).astype(np.int64), size - 1)
+    pick = np.where(count > 0, c.role_start[req.role] + team + position * n_teams, -1)
+    clinician = c.role_members[pick].astype(np.int32)
     use_lead = (lead >= 0) & (u_route < service.continuity)
     clinician[use_lead] = lead[use_lead]
     return clinician
@@ -254,8 +261,10 @@ def advance_schedules(enc: Encounters, p: PatientState, week: int, service: Serv
     p.next_therapy_week[course] = week + max(round(service.therapy_interval_weeks), 1)
 
     # The first clinician seen in each role becomes the named lead (M15).
-    no_lead = p.lead[enc.patient, enc.role] < 0
-    p.lead[enc.patient[no_lead], enc.role[no_lead]] = enc.clinician[no_lead]
+    at = enc.patient * N_ROLES + enc.role
+    lead = p.lead.ravel()
+    no_lead = lead[at] < 0
+    lead[at[no_lead]] = enc.clinician[no_lead]
 
 
 def wait(p: PatientState, mech: MechanismParams) -> None:
@@ -291,7 +300,7 @@ def refer(
     if not pat.size:
         return
     x = (
-        logit(service.p_referral_per_visit)
+        logit_of(service.p_referral_per_visit)
         + mech.referral_severity * (reported[pat] - mech.referral_reference_points)
         + mech.referral_uncertainty * (p.uncertainty[pat] - 0.5)
     )

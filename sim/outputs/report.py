@@ -27,7 +27,7 @@ import base64
 import dataclasses
 import html
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -606,7 +606,12 @@ table.table th{background:#f3f3f3}figure{margin:.5em 0}img{max-width:100%}
 """
 
 
-def build_report(result: ExperimentResult, figures: Path | None = None, warnings: Sequence[str] = ()) -> str:
+def build_report(
+    result: ExperimentResult,
+    figures: Path | None = None,
+    warnings: Sequence[str] = (),
+    wait: Callable[[], None] | None = None,
+) -> str:
     """The report as one HTML string (figures from ``figures``/ embedded as data).
 
     Args:
@@ -614,6 +619,7 @@ def build_report(result: ExperimentResult, figures: Path | None = None, warnings
         figures: Folder holding the standard figures (``sim.outputs.plots.standard_figures``).
         warnings: Capacity warnings (one sentence each, naming the role) to state as the summary's main
             caveat; with none, the caveat is the model's assumptions.
+        wait: Called before the standard figures are read, when another process is still drawing them.
     """
     config, ref = result.config, reference_arm(result.config)
     econ = economics(result)
@@ -667,6 +673,8 @@ def build_report(result: ExperimentResult, figures: Path | None = None, warnings
         "<h2>Over time</h2>",
     ]
     if figures is not None:
+        if wait is not None:
+            wait()
         for name in ("function", "symptoms", "alliance", "trust", "disengaged"):
             path = figures / f"{name}.png"
             if path.is_file():

@@ -14,6 +14,7 @@ import json
 import platform
 import subprocess
 import sys
+from contextlib import ExitStack
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import yaml
 
 from ..analysis.capacity import capacity_warnings
-from ..analysis.experiment import ExperimentResult
+from ..analysis.experiment import ExperimentResult, in_background
 from ..analysis.sweeps import MANIFEST, complete_runs
 from ..core.files import StagedFolder, pause_point
 from ..core.params import Config, to_dict
@@ -107,20 +108,26 @@ def write_results(
         staged = stage.path
         with open(staged / "config.yaml", "w") as fh:
             yaml.safe_dump(to_dict(result.config), fh, sort_keys=False)
-        pause_point("before_tables")
-        result.weekly.to_parquet(staged / "weekly.parquet", index=False)
-        pause_point("between_tables")
-        result.patients.to_parquet(staged / "patients.parquet", index=False)
-        if result.trajectories is not None:
-            result.trajectories.to_parquet(staged / "trajectories.parquet", index=False)
-        result.summary.to_csv(staged / "summary.csv", index=False)
-        if result.config.run.figures:
-            standard_figures(result.weekly, staged / "figures")
-            pause_point("after_figures")
-            (staged / "report.html").write_text(
-                build_report(result, staged / "figures", capacity_warnings(result.weekly))
-            )
-            pause_point("after_report")
+        with ExitStack() as drawing:
+            if result.config.run.figures:
+                # The standard figures are drawn in a second process while this one writes the tables
+                # and builds the report, which waits for them only to embed them.
+                import matplotlib.figure  # noqa: F401  (loaded once, before the fork, for both processes)
+
+                figures = staged / "figures"
+                figures_drawn = drawing.enter_context(in_background(standard_figures, result.weekly, figures))
+            pause_point("before_tables")
+            result.weekly.to_parquet(staged / "weekly.parquet", index=False)
+            pause_point("between_tables")
+            result.patients.to_parquet(staged / "patients.parquet", index=False)
+            if result.trajectories is not None:
+                result.trajectories.to_parquet(staged / "trajectories.parquet", index=False)
+            result.summary.to_csv(staged / "summary.csv", index=False)
+            if result.config.run.figures:
+                report = build_report(result, figures, capacity_warnings(result.weekly), wait=figures_drawn)
+                pause_point("after_figures")
+                (staged / "report.html").write_text(report)
+                pause_point("after_report")
         for name, text in (extra_files or {}).items():
             (staged / name).write_text(text)
         manifest = {
