@@ -4,6 +4,7 @@
     python -m experiments.calibrate --trials 200 --seeds-optimiser 3 --patients 2000
     python -m experiments.calibrate --targets my_service.yaml --params my_free.yaml population.n_patients=1500
     python -m experiments.calibrate --resume results/calibration/<timestamp>   # an interrupted fit
+    python -m experiments.calibrate --method abc --population 200 --generations 8   # a posterior (pyabc)
     python -m experiments.calibrate --targets my_service.yaml --apply my_service   # then: +fit=my_service
 
 Calibration protocol (docs/calibration.md): the free mechanism parameters are
@@ -44,6 +45,14 @@ calibration.yaml carries a manifest: every override and every setting that
 differs from the defaults (staffing included), the size used, the simulation
 and optimiser seeds, the commit and package versions. ``--apply NAME`` also
 writes the fit as the preset ``conf/fit/NAME.yaml`` (``+fit=NAME``).
+
+``--method abc`` fits the same parameters to the same targets by ABC-SMC
+(sim/analysis/abc_smc.py): the priors are those declared in sim/core/params.py,
+the distance is the same loss, and the result is a weighted posterior sample
+(posterior.parquet, read by ``experiments.psa --posterior``) with per-generation
+diagnostics and a posterior-against-prior figure (sim/outputs/posterior.py).
+pyabc keeps every generation in a SQLite history in the working folder;
+``--resume`` continues it from its last complete generation.
 """
 
 from __future__ import annotations
@@ -75,12 +84,16 @@ from experiments.cli import (
 )
 from experiments.preflight import check_before_work
 from experiments.validate import DEFAULT_TARGETS, validation_config
-from sim.analysis.experiment import number, run_experiment
+from sim.analysis.abc_smc import AbcSettings, TruncatedPrior, clip_range, weighted_mean
+from sim.analysis.abc_smc import fit as fit_abc
+from sim.analysis.experiment import number, run_experiment, worker_count
+from sim.analysis.psa import UncertainParameter, apply_draw, uncertain_parameters
 from sim.analysis.targets import Target, check_arms, evaluate, fitted_targets, load_targets, loss, read_yaml
 from sim.core.files import StagedFolder, pause_point, write_atomic
 from sim.core.params import Config, ConfigError, label, parameter_field, to_dict, unit
 from sim.core.streams import replicate_seed
 from sim.outputs.plots import themed
+from sim.outputs.posterior import write_posterior
 from sim.outputs.writer import versions
 
 DEFAULT_PARAMS = ROOT / "conf" / "calibration" / "free.yaml"
@@ -458,6 +471,17 @@ def profile_figure(table: pd.DataFrame, free: list[dict], path: Path) -> None:
         fig.savefig(path, dpi=100)
 
 
+def _non_negative(text: str) -> float:
+    """An argparse type: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"= {text!r} is not allowed; expected a number >= 0")
+    return value
+
+
 def canonical_arguments(args: argparse.Namespace, folder: Path) -> list[str]:
     """The fit's settings as arguments, with absolute paths, for ``--resume`` (stored in the working folder)."""
     return [
@@ -467,6 +491,9 @@ def canonical_arguments(args: argparse.Namespace, folder: Path) -> list[str]:
         *("--patients", str(args.patients), "--out", str(Path(folder).absolute())),
         *(("--apply", args.apply) if args.apply else ()),
         *(("--force",) if args.force else ()),
+        *("--method", args.method, "--population", str(args.population), "--generations", str(args.generations)),
+        *("--min-epsilon", repr(args.min_epsilon), "--max-simulations", str(args.max_simulations)),
+        *("--jobs", str(args.jobs)),
         *args.overrides,
     ]
 
@@ -521,6 +548,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--apply", metavar="NAME", help="also write the fit as conf/fit/NAME.yaml (+fit=NAME)")
     parser.add_argument("--force", action="store_true", help="with --apply: replace an existing preset")
+    parser.add_argument("--method", choices=("optuna", "abc"), default="optuna", help="best point or posterior")
+    parser.add_argument("--population", type=whole(2), default=200, help="abc: particles per generation (200)")
+    parser.add_argument("--generations", type=whole(1), default=8, help="abc: most generations (default 8)")
+    parser.add_argument(
+        "--min-epsilon", type=_non_negative, default=0.0, help="abc: stop at this tolerance (loss) or below (0)"
+    )
+    parser.add_argument(
+        "--max-simulations", type=whole(1), default=20_000, help="abc: stop after this many model runs (20000)"
+    )
+    parser.add_argument("--jobs", type=whole(0), default=0, help="abc: worker processes (0 = one per core)")
     args = parser.parse_args(argv)
     resuming = args.resume is not None
     try:
@@ -555,6 +592,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"(continue it with --resume {folder})"
             )
         check_before_work(config, folder)
+        if args.method == "abc":
+            if args.apply:
+                raise ConfigError(
+                    f"config error: --apply = {args.apply!r} is not allowed with --method abc; a posterior is not "
+                    "one point (experiments.psa --posterior takes it)"
+                )
+            abc_config = usual_care_only(config)
+            with_prior = free_with_priors(abc_config, free, args.params)
     except ConfigError as err:
         return config_error(err)
 
@@ -564,6 +609,9 @@ def main(argv: list[str] | None = None) -> int:
             write_atomic(work / SETTINGS, yaml.safe_dump({"arguments": canonical_arguments(args, folder)}))
     print(describe_moves(free, movers, all_free), flush=True)
     print(f"working in {work}; if interrupted, continue with --resume {folder}", file=sys.stderr)
+    if args.method == "abc":
+        manifest = calibration_manifest(config, base, [args.seed], canonical_arguments(args, folder))
+        return calibrate_abc(args, abc_config, with_prior, free, targets, folder, manifest)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = optuna.storages.RDBStorage(f"sqlite:///{work.absolute() / STUDY}")
     score = scorer(config, targets)
@@ -660,6 +708,90 @@ def main(argv: list[str] | None = None) -> int:
         print("  " + " ".join(overrides))
     print(f"results: {folder}")
     return 0 if math.isfinite(fit_loss) else 1
+
+
+def free_with_priors(config: Config, free: list[dict], path: Path) -> list[UncertainParameter]:
+    """The free parameters as declared, with their priors (ABC needs one on each).
+
+    Raises:
+        ConfigError: naming a free parameter declared without a prior.
+    """
+    declared = {p.path: p for p in uncertain_parameters(config)}
+    missing = [p["name"] for p in free if p["name"] not in declared]
+    if missing:
+        raise ConfigError(
+            f"config error: {path}: {missing[0]} has no prior in sim/core/params.py; --method abc draws every "
+            "free parameter from its declared prior (prior=Prior(...))"
+        )
+    return [declared[p["name"]] for p in free]
+
+
+def calibrate_abc(
+    args: argparse.Namespace,
+    config: Config,
+    free: list[UncertainParameter],
+    entries: list[dict],
+    targets: list[Target],
+    folder: Path,
+    manifest: dict,
+) -> int:
+    """Fit by ABC-SMC, resumably, and write the posterior folder (see sim/outputs/posterior.py)."""
+    work = working_folder(folder)
+    jobs = worker_count(dataclasses.replace(config, run=dataclasses.replace(config.run, jobs=args.jobs)), 10**6)
+    settings = AbcSettings(
+        population=args.population,
+        generations=args.generations,
+        min_epsilon=args.min_epsilon,
+        max_simulations=args.max_simulations,
+        seed=args.seed,
+        jobs=jobs,
+    )
+    ranges = {e["name"]: (float(e["low"]), float(e["high"])) for e in entries}
+    database = work / "history.db"
+    print(
+        f"ABC-SMC: {len(free)} parameters, {len(targets)} usual-care targets, {args.population} particles, "
+        f"{jobs} workers",
+        file=sys.stderr,
+    )
+
+    def generation(t: int) -> None:
+        if t >= 0:
+            print(f"abc: generation {t + 1} of at most {args.generations}", file=sys.stderr, flush=True)
+        pause_point("abc-generation")
+
+    fitted = fit_abc(config, free, ranges, targets, settings, database, pause=generation)
+    means = {name: weighted_mean(fitted.posterior, name) for name in ranges}
+    fit_table = evaluate(run_experiment(apply_draw(config, free, means)), targets)
+    last = fitted.diagnostics.iloc[-1]
+    overrides = [f"{k}={v:.6g}" for k, v in means.items()]
+    record = {
+        "method": "abc-smc (pyabc)",
+        "targets": str(args.targets),
+        "free_parameters": entries,
+        "size": {"replicates": args.replicates, "patients": args.patients},
+        "settings": {
+            "population": args.population,
+            "generations": args.generations,
+            "min_epsilon": args.min_epsilon,
+            "max_simulations": args.max_simulations,
+            "seed": args.seed,
+        },
+        "generations": len(fitted.diagnostics),
+        "simulations": int(fitted.diagnostics["simulations"].sum()),
+        "final_epsilon": float(last["epsilon"]),
+        "loss_at_posterior_mean": loss(fit_table),
+        "inside_at_posterior_mean": f"{int(fit_table['inside'].sum())} of {len(fit_table)}",
+        "overrides": overrides,
+        "manifest": manifest,
+    }
+    priors = {p.path: TruncatedPrior(p, *clip_range(p, ranges[p.path])) for p in free}
+    with writing(folder):
+        written = write_posterior(fitted, priors, fit_table, record, database, folder)
+    shutil.rmtree(work)  # the history is finished and published (history.db); a kill here leaves it hidden
+    print(fitted.diagnostics.round(4).to_string(index=False))
+    print(pd.read_csv(written / "summary.csv").round(5).to_string(index=False))
+    print(f"\nloss at the posterior mean {loss(fit_table):.3f}; results: {written}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,350 @@
+"""Bayesian calibration by ABC-SMC (pyabc): a posterior sample of the free parameters, fitted to usual care.
+
+Approximate Bayesian computation by sequential Monte Carlo (Toni et al.
+2009; Klinger, Rickert & Hasenauer 2018, pyabc). A candidate parameter set
+is drawn (from the prior in the first generation, then from a kernel
+around the previous generation's particles), the model runs the usual-care
+(reference) arm on the fit's fixed seeds (common random numbers), and the
+candidate is accepted if its distance to the targets is within the
+generation's tolerance epsilon. Epsilon is the median distance of the
+previous generation (adaptive); accepted particles carry importance
+weights (prior / proposal). The distance is the calibration loss of
+:func:`sim.analysis.targets.loss`: squared distance from each band's centre
+in half-widths, summed over the fitted targets (the one Optuna minimises).
+
+The prior of each free parameter is its declared :class:`sim.core.params.Prior`
+(centred on the default), truncated to the intersection of its declared
+range and the search range of the free-parameter file.
+
+Reproducible whatever the number of worker processes: candidate k of
+generation t is drawn and simulated from a seed derived from (seed, t, k),
+and candidates are accepted in index order (:class:`OrderedSampler`), so the
+n accepted particles are the first n acceptable candidates, however the
+work was spread. pyabc keeps every generation in its SQLite history, which
+is what lets an interrupted fit resume.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyabc
+from pyabc.random_variables import RVBase
+
+from ..core.params import Config
+from .experiment import in_workers, run_experiment
+from .psa import UncertainParameter, apply_draw, distribution
+from .targets import Target, evaluate, loss
+
+BAND_COLUMNS = ("band_low", "band_high")
+
+
+@dataclass(frozen=True)
+class AbcSettings:
+    """How an ABC-SMC fit runs and when it stops (all recorded with the posterior).
+
+    Attributes:
+        population: Accepted particles per generation.
+        generations: Most generations (the first from the prior).
+        min_epsilon: Stop once a generation's tolerance is at or below this distance.
+        max_simulations: Stop once this many model runs have been spent in total.
+        seed: Seeds every candidate (with the generation and the candidate's index).
+        jobs: Worker processes (1 = in this process).
+    """
+
+    population: int = 200
+    generations: int = 8
+    min_epsilon: float = 0.0
+    max_simulations: int = 20_000
+    seed: int = 0
+    jobs: int = 1
+
+
+class TruncatedPrior(RVBase):
+    """A parameter's declared prior truncated to [lo, hi], as a pyabc random variable."""
+
+    def __init__(self, parameter: UncertainParameter, lo: float, hi: float) -> None:
+        self.parameter, self.lo, self.hi = parameter, lo, hi
+        self.dist = distribution(parameter)
+        self.cdf_lo, self.cdf_hi = float(self.dist.cdf(lo)), float(self.dist.cdf(hi))
+
+    def copy(self) -> TruncatedPrior:
+        """A copy (pyabc copies priors)."""
+        return TruncatedPrior(self.parameter, self.lo, self.hi)
+
+    def rvs(self, *args: object, **kwargs: object) -> float:
+        """One draw by inverse CDF, from NumPy's global generator (seeded per candidate by the sampler)."""
+        return float(self.dist.ppf(self.cdf_lo + (self.cdf_hi - self.cdf_lo) * np.random.random()))  # noqa: NPY002
+
+    def pdf(self, x: float, *args: object, **kwargs: object) -> float:
+        """Density of the truncated prior (0 outside [lo, hi])."""
+        if not self.lo <= x <= self.hi:
+            return 0.0
+        return float(self.dist.pdf(x)) / (self.cdf_hi - self.cdf_lo)
+
+    def pmf(self, x: float, *args: object, **kwargs: object) -> float:
+        """A continuous variable has no mass at a point."""
+        return 0.0
+
+    def cdf(self, x: float, *args: object, **kwargs: object) -> float:
+        """Cumulative probability of the truncated prior."""
+        inside = (float(self.dist.cdf(np.clip(x, self.lo, self.hi))) - self.cdf_lo) / (self.cdf_hi - self.cdf_lo)
+        return float(np.clip(inside, 0.0, 1.0))
+
+
+def prior_of(free: list[UncertainParameter], ranges: dict[str, tuple[float, float]]) -> pyabc.Distribution:
+    """The joint prior of the free parameters: independent truncated declared priors.
+
+    Args:
+        free: The free parameters (each with a declared prior).
+        ranges: Search range per parameter path (``free.yaml``); intersected with the declared range.
+    """
+    return pyabc.Distribution(**{p.path: TruncatedPrior(p, *clip_range(p, ranges[p.path])) for p in free})
+
+
+def clip_range(parameter: UncertainParameter, search: tuple[float, float]) -> tuple[float, float]:
+    """The prior's support: the declared range intersected with the search range."""
+    return max(parameter.lo, search[0]), min(parameter.hi, search[1])
+
+
+def target_key(target: str, arm: str) -> str:
+    """The summary-statistic name of a target in one arm (``C2:fragmented``)."""
+    return f"{target}:{arm}"
+
+
+def bands(targets: list[Target], arm: str) -> pd.DataFrame:
+    """The fitted bands as a table indexed by summary-statistic name (``band_low``, ``band_high``)."""
+    return pd.DataFrame(
+        [
+            {"key": target_key(t.id, arm), "band_low": t.low, "band_high": t.high}
+            for t in targets
+            if t.arm in ("each", arm)
+        ]
+    ).set_index("key")
+
+
+def simulated_targets(config: Config, targets: list[Target]) -> dict[str, float]:
+    """Run ``config`` and return each target's simulated value, by summary-statistic name."""
+    table = evaluate(run_experiment(config), targets)
+    return {target_key(r.target, r.arm): float(r.simulated) for r in table.itertuples()}
+
+
+def band_distance(table: pd.DataFrame) -> Callable[[dict, dict], float]:
+    """The ABC distance: the calibration loss of the simulated values against the bands in ``table``."""
+
+    def distance(simulated: dict, _observed: dict) -> float:
+        values = pd.Series([simulated[k] for k in table.index], index=table.index, dtype=float)
+        return loss(table.assign(simulated=values))
+
+    return distance
+
+
+# The candidate function of the generation being sampled. Set before the worker processes are
+# forked, so they inherit it: pyabc's simulate-one closure cannot be pickled by the standard library.
+_simulate_one: Callable[[], object] | None = None
+
+
+def _candidate(seed: int) -> object:
+    # pyabc draws proposals from NumPy's global generator (its own design); seeding it per
+    # candidate makes each candidate depend only on its seed, not on which process ran it.
+    np.random.seed(seed)  # noqa: NPY002
+    assert _simulate_one is not None
+    return _simulate_one()
+
+
+def candidate_seed(seed: int, generation: int, index: int) -> int:
+    """The seed of candidate ``index`` of ``generation`` (the calibration sample is generation -1)."""
+    return int(np.random.SeedSequence([seed, generation + 1, index]).generate_state(1)[0])
+
+
+class OrderedSampler(pyabc.sampler.Sampler):
+    """Evaluate candidates in parallel batches, accept in index order: the same particles for any worker count."""
+
+    def __init__(self, seed: int, jobs: int, pause: Callable[[int], None] | None = None) -> None:
+        super().__init__()
+        self.seed, self.jobs, self.pause = seed, jobs, pause
+
+    def sample_until_n_accepted(
+        self,
+        n: int,
+        simulate_one: Callable[[], object],
+        t: int,
+        *,
+        max_eval: float = np.inf,
+        all_accepted: bool = False,
+        ana_vars: object = None,
+    ) -> pyabc.Sample:
+        """The first ``n`` accepted candidates of generation ``t`` in index order (``max_eval`` caps the count)."""
+        global _simulate_one
+        if self.pause is not None:
+            self.pause(t)
+        _simulate_one = simulate_one
+        sample = self._create_empty_sample()
+        accepted = evaluated = 0
+        rate = 1.0
+        while accepted < n and evaluated < max_eval:
+            # Enough candidates for the acceptances still missing at the last batch's rate, at least
+            # a few per worker; the extra candidates of the last batch are discarded, not counted.
+            size = int(min(max(math.ceil((n - accepted) / max(rate, 0.01)), 4 * self.jobs), 20 * n))
+            if math.isfinite(max_eval):
+                size = int(min(size, max_eval - evaluated))
+            seeds = [candidate_seed(self.seed, t, evaluated + i) for i in range(size)]
+            results: list[object] = [None] * size
+            for i, particle in in_workers(_candidate, [(s,) for s in seeds], min(self.jobs, size)):
+                results[i] = particle
+            batch_accepted = 0
+            for particle in results:
+                sample.append(particle)
+                evaluated += 1
+                if particle.accepted:
+                    accepted += 1
+                    batch_accepted += 1
+                    if accepted == n:
+                        break
+            rate = batch_accepted / size
+        self.nr_evaluations_ = evaluated
+        if accepted < n:
+            sample.ok = False
+        return sample
+
+
+@dataclass(frozen=True)
+class AbcFit:
+    """The outcome of a fit: the last generation's weighted particles and the per-generation diagnostics.
+
+    Attributes:
+        posterior: One row per particle: one column per free parameter (dotted path), ``weight`` (sums to 1)
+            and ``distance``.
+        diagnostics: One row per generation: ``generation``, ``epsilon``, ``particles``, ``simulations``,
+            ``acceptance_rate`` and ``ess`` (effective sample size of the weights).
+    """
+
+    posterior: pd.DataFrame
+    diagnostics: pd.DataFrame
+
+
+def effective_sample_size(weights: np.ndarray) -> float:
+    """Kish's effective sample size of importance weights: (sum w)^2 / sum w^2."""
+    w = np.asarray(weights, dtype=float)
+    return float(w.sum() ** 2 / (w**2).sum())
+
+
+def fit(
+    config: Config,
+    free: list[UncertainParameter],
+    ranges: dict[str, tuple[float, float]],
+    targets: list[Target],
+    settings: AbcSettings,
+    database: Path,
+    pause: Callable[[int], None] | None = None,
+) -> AbcFit:
+    """Fit the free parameters to the targets by ABC-SMC, continuing the history in ``database`` if it has one.
+
+    Args:
+        config: The usual-care-only configuration the fit runs (its seed and size are the common random numbers).
+        free: The free parameters, each with a declared prior.
+        ranges: Search range per parameter path.
+        targets: The fitted targets (measured in ``config``'s one arm).
+        settings: Population, stopping rules, seed, workers.
+        database: pyabc's SQLite history. If it holds a fit, the fit continues from its last complete
+            generation (the same settings are the caller's to ensure).
+        pause: Called with the generation index before each generation is sampled (a test hook).
+    """
+    logging.getLogger("ABC").setLevel(logging.WARNING)  # pyabc logs every generation at INFO
+    arm = next(iter(config.arms))
+    table = bands(targets, arm)
+    serial = dataclasses.replace(
+        config, run=dataclasses.replace(config.run, jobs=1)
+    )  # candidates are the parallel unit
+
+    def model(parameters: dict) -> dict[str, float]:
+        drawn = apply_draw(serial, free, {p.path: float(parameters[p.path]) for p in free})
+        return simulated_targets(drawn, targets)
+
+    abc = pyabc.ABCSMC(
+        model,
+        prior_of(free, ranges),
+        band_distance(table),
+        population_size=settings.population,
+        sampler=OrderedSampler(settings.seed, settings.jobs, pause),
+        eps=pyabc.QuantileEpsilon(alpha=0.5),
+    )
+    uri = f"sqlite:///{Path(database).absolute()}"
+    done = 0
+    if Path(database).is_file():
+        history = abc.load(uri, 1)
+        done = history.max_t + 1
+    else:
+        observed = {key: _centre(row.band_low, row.band_high) for key, row in table.iterrows()}
+        history = abc.new(uri, observed)
+    if done < settings.generations and not _stopped(history, settings):
+        history = abc.run(
+            minimum_epsilon=settings.min_epsilon,
+            max_nr_populations=settings.generations - done,
+            max_total_nr_simulations=settings.max_simulations,
+        )
+    abc.sampler.stop()
+    return read_fit(history, [p.path for p in free])
+
+
+def _stopped(history: pyabc.History, settings: AbcSettings) -> bool:
+    """Whether a resumed history already met a stopping rule other than the generation count."""
+    if history.max_t < 0:
+        return False
+    populations = history.get_all_populations()
+    last = populations[populations["t"] == history.max_t].iloc[0]
+    return bool(last["epsilon"] <= settings.min_epsilon or history.total_nr_simulations >= settings.max_simulations)
+
+
+def _centre(low: float, high: float) -> float:
+    # pyabc stores "observed" statistics; the distance reads the bands, so this is only a record.
+    if math.isfinite(low) and math.isfinite(high):
+        return (low + high) / 2.0
+    return low if math.isfinite(low) else high
+
+
+def read_fit(history: pyabc.History, names: list[str]) -> AbcFit:
+    """The last generation's particles and every generation's diagnostics from a pyabc history."""
+    frame, weights = history.get_distribution(m=0, t=history.max_t)
+    distances = history.get_weighted_distances(t=history.max_t)
+    posterior = frame[names].reset_index(drop=True).astype(float)
+    posterior["weight"] = np.asarray(weights, dtype=float) / np.sum(weights)
+    posterior["distance"] = distances["distance"].to_numpy(dtype=float)
+    populations = history.get_all_populations()
+    rows = []
+    for t in range(history.max_t + 1):
+        _, w = history.get_distribution(m=0, t=t)
+        row = populations[populations["t"] == t].iloc[0]
+        rows.append(
+            {
+                "generation": t,
+                "epsilon": float(row["epsilon"]),
+                "particles": int(row["particles"]),
+                "simulations": int(row["samples"]),
+                "acceptance_rate": float(row["particles"]) / float(row["samples"]),
+                "ess": effective_sample_size(w),
+            }
+        )
+    return AbcFit(posterior, pd.DataFrame(rows))
+
+
+def credible_interval(posterior: pd.DataFrame, name: str, mass: float = 0.9) -> tuple[float, float]:
+    """The central ``mass`` interval of a weighted posterior sample for parameter ``name``."""
+    order = np.argsort(posterior[name].to_numpy())
+    values = posterior[name].to_numpy()[order]
+    cumulative = np.cumsum(posterior["weight"].to_numpy()[order])
+    cumulative /= cumulative[-1]
+    tail = (1.0 - mass) / 2.0
+    return float(np.interp(tail, cumulative, values)), float(np.interp(1.0 - tail, cumulative, values))
+
+
+def weighted_mean(posterior: pd.DataFrame, name: str) -> float:
+    """The posterior mean of parameter ``name``."""
+    return float(np.average(posterior[name], weights=posterior["weight"]))
