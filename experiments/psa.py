@@ -3,11 +3,13 @@
     python -m experiments.psa                                    # 200 draws from the priors, default config
     python -m experiments.psa --draws 50 --patients 500 --jobs 2
     python -m experiments.psa --posterior posterior.parquet      # a posterior sample instead of the priors
+    python -m experiments.psa --posterior results/calibration/<timestamp>   # the folder of calibrate --method abc
     python -m experiments.psa --wtp 30000 arms.coordinated.continuity=0.8   # any model override
     python -m experiments.psa --scheduler tcp://login1:8786      # draws on a Dask cluster (e.g. SLURM)
 
 Each draw samples the parameters declared with a prior in sim/core/params.py
-(or takes the next row of ``--posterior``) and runs every arm on one seed
+(or, for the parameters a ``--posterior`` sample holds, a row of it: resampled
+by weight if it has a ``weight`` column) and runs every arm on one seed
 (common random numbers within a draw). Writes psa.parquet (draw x arm: cost,
 QALYs, functioning, symptoms, ever disengaged and the drawn values), curves.csv
 (CEAC, frontier, EVPI over willingness to pay), voi.csv (EVPI and EVPPI per
@@ -70,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=whole(0), default=0, help="seed of the draws and of the runs (default 0)")
     parser.add_argument("--jobs", type=whole(0), default=0, help="worker processes (0 = one per core, default)")
     parser.add_argument("--patients", type=whole(1), default=2000, help="patients per run (default 2000)")
-    parser.add_argument("--posterior", type=Path, help="Parquet sample of the prior parameters (replaces the priors)")
+    parser.add_argument(
+        "--posterior", type=Path, help="posterior sample (Parquet, or the folder of calibrate --method abc)"
+    )
     parser.add_argument("--wtp", type=_positive, default=20_000.0, help="willingness to pay per QALY (default 20000)")
     parser.add_argument("--wtp-max", type=_positive, default=100_000.0, help="top of the CEAC range (default 100000)")
     parser.add_argument("--population", type=_positive, default=10_000.0, help="patients a year (default 10000)")
@@ -92,14 +96,22 @@ def main(argv: list[str] | None = None) -> int:
         config = compose_config(*overrides)
         parameters = uncertain_parameters(config)
         if args.posterior is not None:
-            if not args.posterior.is_file():
-                raise ConfigError(f"config error: --posterior = {str(args.posterior)!r}; expected a Parquet file")
+            path = args.posterior / "posterior.parquet" if args.posterior.is_dir() else args.posterior
+            if not path.is_file():
+                raise ConfigError(
+                    f"config error: --posterior = {str(args.posterior)!r}; expected a Parquet file or a folder "
+                    "holding posterior.parquet (experiments.calibrate --method abc)"
+                )
             try:
-                sample = pd.read_parquet(args.posterior)
+                sample = pd.read_parquet(path)
             except (OSError, ValueError) as err:
-                raise ConfigError(f"config error: --posterior = {str(args.posterior)!r} is not Parquet: {err}") from err
-            draws = check_posterior(sample, parameters, f"--posterior {args.posterior}").head(args.draws)
-            source = f"the posterior sample {args.posterior.name}"
+                raise ConfigError(f"config error: --posterior = {str(path)!r} is not Parquet: {err}") from err
+            draws, fitted = check_posterior(sample, parameters, f"--posterior {path}", args.draws, args.seed)
+            source = f"the posterior sample {path.parent.name}/{path.name}" + (
+                f" ({len(fitted)} fitted parameters; the other {len(parameters) - len(fitted)} from their priors)"
+                if len(fitted) < len(parameters)
+                else ""
+            )
         else:
             draws = sample_priors(parameters, args.draws, args.seed)
             source = "the priors"

@@ -10,7 +10,14 @@ import pytest
 
 from experiments import psa as psa_cli
 from experiments.schema import compose_config
-from sim.analysis.psa import apply_draw, distribution, draw_config, sample_priors, uncertain_parameters
+from sim.analysis.psa import (
+    apply_draw,
+    check_posterior,
+    distribution,
+    draw_config,
+    sample_priors,
+    uncertain_parameters,
+)
 from sim.core.params import CALIBRATED, MechanismParams
 from sim.outputs.report import economics
 
@@ -130,14 +137,39 @@ def test_bad_input_is_refused_in_one_line_before_any_work(tmp_path, capsys, args
     assert not out.exists()
 
 
-def test_a_posterior_missing_a_parameter_is_refused(tmp_path, capsys) -> None:
-    sample = pd.DataFrame({"mechanisms.adherence_bond": [2.5, 2.9]})
-    sample.to_parquet(tmp_path / "post.parquet")
+@pytest.mark.parametrize(
+    ("columns", "needle"),
+    [
+        ({"weight": [0.5, 0.5]}, "has no column of a parameter with a prior"),
+        ({"mechanisms.adherence_bond": [2.5, 2.9], "mechanisms.no_such_thing": [1.0, 2.0]}, "no_such_thing"),
+        ({"mechanisms.adherence_bond": [2.5, 2.9], "weight": [0.0, 0.0]}, "weight"),
+    ],
+)
+def test_a_posterior_without_a_prior_parameter_or_with_a_stranger_is_refused(tmp_path, capsys, columns, needle):
+    pd.DataFrame(columns).to_parquet(tmp_path / "post.parquet")
     code = psa_cli.main(["--posterior", str(tmp_path / "post.parquet"), "--out", str(tmp_path / "psa"), *TINY])
     assert code == 2
-    err = capsys.readouterr().err
-    assert "has no column" in err and "mechanisms." in err
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and needle in err
     assert not (tmp_path / "psa").exists()
+
+
+def test_a_weighted_posterior_of_some_parameters_is_resampled_and_the_rest_come_from_the_priors(config) -> None:
+    params = uncertain_parameters(config)
+    sample = pd.DataFrame(
+        {"mechanisms.adherence_bond": [2.5, 2.9, 3.1], "weight": [0.0, 0.75, 0.25], "distance": [1.0, 2.0, 3.0]}
+    )
+    draws, fitted = check_posterior(sample, params, "test", 400, seed=5)
+    assert fitted == ["mechanisms.adherence_bond"]
+    assert list(draws.columns) == ["draw", *(p.path for p in params)]
+    bond = draws["mechanisms.adherence_bond"]
+    assert set(bond) == {2.9, 3.1}  # never the particle of weight 0
+    assert (bond == 2.9).mean() == pytest.approx(0.75, abs=0.07)
+    for p in params:
+        if p.path != "mechanisms.adherence_bond":
+            assert draws[p.path].between(p.lo, p.hi).all() and draws[p.path].nunique() > 300, p.path
+    again, _ = check_posterior(sample, params, "test", 400, seed=5)
+    pd.testing.assert_frame_equal(draws, again)
 
 
 def test_a_posterior_sample_replaces_the_priors(tmp_path, config) -> None:

@@ -104,25 +104,72 @@ def sample_priors(parameters: list[UncertainParameter], draws: int, seed: int) -
     return frame
 
 
-def check_posterior(sample: pd.DataFrame, parameters: list[UncertainParameter], source: str) -> pd.DataFrame:
-    """A posterior sample in place of the priors: one column per uncertain parameter, values in range.
+WEIGHT = "weight"
+"""The column of importance weights in a weighted posterior sample (ABC-SMC particles)."""
+
+
+def check_posterior(
+    sample: pd.DataFrame, parameters: list[UncertainParameter], source: str, draws: int, seed: int
+) -> tuple[pd.DataFrame, list[str]]:
+    """Draws from a posterior sample in place of the priors, for the parameters it holds.
+
+    A column per fitted parameter (its path), values in range. With a
+    ``weight`` column (weighted particles, as ``experiments.calibrate --method
+    abc`` writes) ``draws`` rows are resampled with probability proportional
+    to the weights; without one, the first ``draws`` rows are taken in order.
+    Parameters with a prior but no column (those the calibration did not fit:
+    judgement and service parameters) are drawn from their priors,
+    independently, as without a posterior.
+
+    Args:
+        sample: The posterior sample.
+        parameters: Every uncertain parameter.
+        source: How to name the sample in an error.
+        draws: How many draws to make.
+        seed: Seeds the resampling and the prior draws.
+
+    Returns:
+        The draws (``draw`` and one column per parameter) and the paths taken from the sample.
 
     Raises:
-        ConfigError: a missing column or a value outside the parameter's range, named.
+        ConfigError: no column of a prior parameter, a dotted column that is not one, a value outside the
+            parameter's range, or bad weights; named.
     """
-    for p in parameters:
-        if p.path not in sample.columns:
-            raise ConfigError(f"config error: {source} has no column {p.path!r}; it needs one per prior parameter")
+    known = {p.path for p in parameters}
+    fitted = [p for p in parameters if p.path in sample.columns]
+    strangers = [c for c in sample.columns if "." in str(c) and c not in known]
+    if strangers:
+        raise ConfigError(
+            f"config error: {source} has a column {strangers[0]!r}; allowed: the parameters with a prior "
+            f"({', '.join(sorted(known))}), weight"
+        )
+    if not fitted:
+        raise ConfigError(f"config error: {source} has no column of a parameter with a prior; expected one or more")
+    if sample.empty:
+        raise ConfigError(f"config error: {source} has no rows")
+    for p in fitted:
         bad = sample[(sample[p.path] < p.lo) | (sample[p.path] > p.hi) | sample[p.path].isna()]
         if len(bad):
             raise ConfigError(
                 f"config error: {source}: {p.path} = {bad[p.path].iloc[0]!r}; allowed: {p.lo:g} to {p.hi:g}"
             )
-    if sample.empty:
-        raise ConfigError(f"config error: {source} has no rows")
-    frame = sample[[p.path for p in parameters]].reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    if WEIGHT in sample.columns:
+        weights = sample[WEIGHT].to_numpy(dtype=float)
+        if not (np.isfinite(weights).all() and (weights >= 0).all() and weights.sum() > 0):
+            raise ConfigError(f"config error: {source}: weight must be finite, >= 0 and not all 0")
+        rows = rng.choice(len(sample), size=draws, p=weights / weights.sum())
+    else:
+        rows = np.arange(min(draws, len(sample)))
+    frame = sample[[p.path for p in fitted]].iloc[rows].reset_index(drop=True)
+    rest = [p for p in parameters if p.path not in sample.columns]
+    if rest:
+        # A seed of its own (from the same one), so the prior draws do not depend on the resampling.
+        drawn = sample_priors(rest, len(frame), int(rng.integers(2**32)))
+        frame = pd.concat([frame, drawn.drop(columns="draw")], axis=1)
+    frame = frame[[p.path for p in parameters]]
     frame.insert(0, "draw", np.arange(len(frame)))
-    return frame
+    return frame, [p.path for p in fitted]
 
 
 def apply_draw(config: Config, parameters: list[UncertainParameter], values: dict[str, float]) -> Config:
