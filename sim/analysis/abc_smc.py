@@ -89,6 +89,10 @@ class TruncatedPrior(RVBase):
             return 0.0
         return float(self.dist.pdf(x)) / (self.cdf_hi - self.cdf_lo)
 
+    def quantile(self, q: float) -> float:
+        """The ``q`` quantile of the truncated prior."""
+        return float(self.dist.ppf(self.cdf_lo + q * (self.cdf_hi - self.cdf_lo)))
+
     def pmf(self, x: float, *args: object, **kwargs: object) -> float:
         """A continuous variable has no mass at a point."""
         return 0.0
@@ -348,3 +352,101 @@ def credible_interval(posterior: pd.DataFrame, name: str, mass: float = 0.9) -> 
 def weighted_mean(posterior: pd.DataFrame, name: str) -> float:
     """The posterior mean of parameter ``name``."""
     return float(np.average(posterior[name], weights=posterior["weight"]))
+
+
+def synthetic_targets(
+    config: Config, free: list[UncertainParameter], truth: dict[str, float], targets: list[Target], width: float
+) -> list[Target]:
+    """Targets the model itself generates at a known point, to check that a fit recovers it.
+
+    ``config`` (its seed and size) runs at ``truth``; each two-sided target
+    becomes a band centred on the simulated value, ``width`` times the
+    published band's half-width either side. One-sided and zero-width bands
+    are dropped (they have no centre to move).
+    """
+    simulated = simulated_targets(apply_draw(config, free, truth), targets)
+    arm = next(iter(config.arms))
+    made = []
+    for t in targets:
+        half = (t.high - t.low) / 2.0
+        if not (math.isfinite(half) and half > 0):
+            continue
+        value = simulated[target_key(t.id, arm)]
+        made.append(dataclasses.replace(t, low=value - width * half, high=value + width * half))
+    return made
+
+
+def with_seed(config: Config, seed: int) -> Config:
+    """``config`` on another base seed (another draw of the same patients and events)."""
+    return dataclasses.replace(config, run=dataclasses.replace(config.run, seed=seed))
+
+
+def noise_floor(
+    config: Config, free: list[UncertainParameter], targets: list[Target], width: float, pairs: int, quantile: float
+) -> float:
+    """The distance that chance alone puts between the model and its own synthetic targets, at the prior centre.
+
+    For each of ``pairs`` seed pairs, synthetic targets made on one seed are
+    scored against a run on the other, both at the parameters' defaults; the
+    ``quantile`` of these distances is a tolerance below which a fit on one
+    seed would start to reject the true point of data made on another.
+    """
+    centre = {p.path: p.default for p in free}
+    distances = []
+    for k in range(pairs):
+        made = synthetic_targets(with_seed(config, 2 * k + 1), free, centre, targets, width)
+        table = bands(made, next(iter(config.arms)))
+        simulated = simulated_targets(apply_draw(with_seed(config, 2 * k + 2), free, centre), made)
+        distances.append(band_distance(table)(simulated, {}))
+    return float(np.quantile(distances, quantile))
+
+
+def recovery(
+    config: Config,
+    free: list[UncertainParameter],
+    ranges: dict[str, tuple[float, float]],
+    targets: list[Target],
+    truth: dict[str, float],
+    settings: AbcSettings,
+    width: float,
+    data_seed: int,
+    database: Path,
+) -> pd.DataFrame:
+    """Fit synthetic targets made at ``truth`` on another seed; is the truth inside the 90% credible interval?
+
+    Args:
+        config: The fit's usual-care configuration (its seed: the fit's common random numbers).
+        free: The free parameters.
+        ranges: Their search ranges.
+        targets: The targets whose bands' widths the synthetic ones take (see :func:`synthetic_targets`).
+        truth: The known point.
+        settings: The fit's settings; ``min_epsilon`` should not be below the :func:`noise_floor`.
+        width: Synthetic half-width as a multiple of the published one.
+        data_seed: The seed the synthetic targets are made on (not the fit's).
+        database: A fresh pyabc history file.
+
+    Returns:
+        One row per parameter: truth, posterior mean, 90% interval, ``inside``, and ``width_ratio``
+        (the interval's width over the prior's central 90%).
+    """
+    made = synthetic_targets(with_seed(config, data_seed), free, truth, targets, width)
+    fitted = fit(config, free, ranges, made, settings, database)
+    rows = []
+    for p in free:
+        prior = TruncatedPrior(p, *clip_range(p, ranges[p.path]))
+        p05, p95 = prior.quantile(0.05), prior.quantile(0.95)
+        lo, hi = credible_interval(fitted.posterior, p.path)
+        rows.append(
+            {
+                "parameter": p.path,
+                "truth": truth[p.path],
+                "posterior_mean": weighted_mean(fitted.posterior, p.path),
+                "interval_5%": lo,
+                "interval_95%": hi,
+                "inside": bool(lo <= truth[p.path] <= hi),
+                "width_ratio": (hi - lo) / (p95 - p05),
+                "generations": len(fitted.diagnostics),
+                "final_epsilon": float(fitted.diagnostics["epsilon"].iloc[-1]),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -34,7 +34,7 @@ def summary(fitted: AbcFit, priors: dict[str, TruncatedPrior]) -> pd.DataFrame:
     rows = []
     for name, prior in priors.items():
         lo, hi = credible_interval(fitted.posterior, name)
-        p05, p50, p95 = (_prior_quantile(prior, q) for q in (0.05, 0.5, 0.95))
+        p05, p50, p95 = (prior.quantile(q) for q in (0.05, 0.5, 0.95))
         rows.append(
             {
                 "parameter": name,
@@ -48,10 +48,6 @@ def summary(fitted: AbcFit, priors: dict[str, TruncatedPrior]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-
-
-def _prior_quantile(prior: TruncatedPrior, q: float) -> float:
-    return float(prior.dist.ppf(prior.cdf_lo + q * (prior.cdf_hi - prior.cdf_lo)))
 
 
 def posterior_figure(fitted: AbcFit, priors: dict[str, TruncatedPrior], path: Path) -> None:

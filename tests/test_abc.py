@@ -1,0 +1,106 @@
+"""Bayesian calibration (``python -m experiments.calibrate --method abc``): recovery, resumption, bad input.
+
+The coverage over many synthetic fits is a benchmark (benchmarks/bench_abc_coverage.py);
+here, one small fit must recover its known point, and an interrupted fit must resume to
+the same posterior, bit for bit, as one never interrupted.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from test_crash_safety import kill_when_paused, start_paused
+
+from experiments import calibrate
+from experiments.validate import DEFAULT_TARGETS, validation_config
+from sim.analysis.abc_smc import AbcSettings, noise_floor, recovery
+from sim.analysis.psa import check_posterior, sample_priors, uncertain_parameters
+from sim.analysis.targets import fitted_targets, load_targets
+from sim.core.files import complete_folders
+
+FREE = ["mechanisms.bond_initial"]
+TINY_FIT = ["--population", "10", "--generations", "3", "--patients", "150", "--replicates", "1"]
+
+
+@pytest.fixture()
+def free_file(tmp_path):
+    path = tmp_path / "free.yaml"
+    path.write_text("parameters:\n  - {name: mechanisms.bond_initial, low: 0.1, high: 0.95}\n")
+    return path
+
+
+def test_a_small_fit_recovers_its_known_point_with_a_posterior_narrower_than_the_prior(tmp_path) -> None:
+    config = calibrate.usual_care_only(
+        validation_config(["run.replicates=1", "population.n_patients=300", "run.seed=1000"])
+    )
+    targets = fitted_targets(load_targets(DEFAULT_TARGETS), config.run.reference_arm)
+    free = [p for p in uncertain_parameters(config) if p.path in FREE]
+    ranges = {"mechanisms.bond_initial": (0.1, 0.95)}
+    truth = {p.path: float(sample_priors(free, 1, seed=11)[p.path].iloc[0]) for p in free}
+    floor = noise_floor(config, free, targets, width=1.0, pairs=3, quantile=0.9)
+    settings = AbcSettings(population=30, generations=3, min_epsilon=floor, jobs=2, seed=0)
+    table = recovery(config, free, ranges, targets, truth, settings, 1.0, 77, tmp_path / "fit.db")
+    row = table.iloc[0]
+    assert row["interval_5%"] <= row["truth"] <= row["interval_95%"], table.to_string()
+    assert row["width_ratio"] < 0.8, table.to_string()  # the targets told the fit something
+
+
+def test_an_interrupted_fit_resumes_to_the_posterior_of_an_uninterrupted_one(tmp_path, free_file) -> None:
+    whole = tmp_path / "whole"
+    argv = ["--method", "abc", "--params", str(free_file), *TINY_FIT]
+    assert calibrate.main([*argv, "--jobs", "1", "--out", str(whole)]) == 0
+
+    cut = tmp_path / "cut"
+    cmd = [calibrate.sys.executable, "-m", "experiments.calibrate", *argv, "--jobs", "2", "--out", str(cut)]
+    # The third generation hook: the calibration sample and generation 0 are in the history.
+    proc = start_paused(cmd, "abc-generation@3")
+    assert kill_when_paused(proc, "abc-generation") == 1
+    assert not cut.exists() and complete_folders(tmp_path, "posterior.parquet") == [whole]
+    assert (calibrate.working_folder(cut) / "history.db").is_file()
+
+    assert calibrate.main(["--resume", str(cut), "--jobs", "2"]) == 0
+    assert not calibrate.working_folder(cut).exists()
+    posterior = pd.read_parquet(cut / "posterior.parquet")
+    pd.testing.assert_frame_equal(posterior, pd.read_parquet(whole / "posterior.parquet"))
+    diagnostics = pd.read_csv(cut / "diagnostics.csv")
+    pd.testing.assert_frame_equal(diagnostics, pd.read_csv(whole / "diagnostics.csv"))
+    assert list(diagnostics["generation"]) == [0, 1, 2]
+    assert posterior["weight"].sum() == pytest.approx(1.0)
+
+    # The column contract of experiments.psa --posterior.
+    params = uncertain_parameters(validation_config([]))
+    draws, fitted = check_posterior(posterior, params, "test", 20, seed=0)
+    assert fitted == FREE and set(draws["mechanisms.bond_initial"]) <= set(posterior["mechanisms.bond_initial"])
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--method", "abc", "--params", "GOALS"], "goals_initial has no prior"),
+        (["--resume", "nowhere"], "--resume"),
+        (["--method", "bayes"], "--method"),
+        (["--method", "abc", "--population", "1"], "--population"),
+        (["--method", "abc", "--min-epsilon", "-1"], "--min-epsilon"),
+    ],
+)
+def test_bad_input_is_refused_in_one_line_before_any_work(tmp_path, capsys, args, needle) -> None:
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("parameters:\n  - {name: mechanisms.goals_initial, low: 0.1, high: 0.9}\n")
+    args = [str(goals) if a == "GOALS" else str(tmp_path / a) if a == "nowhere" else a for a in args]
+    out = tmp_path / "out"
+    try:
+        code = calibrate.main([*args, "--out", str(out)])
+    except SystemExit as stop:
+        code = int(stop.code)
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and needle in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["goals.yaml"]
+
+
+def test_the_shipped_free_parameters_all_have_priors() -> None:
+    config = calibrate.usual_care_only(validation_config([]))
+    entries = calibrate.load_free_parameters(calibrate.DEFAULT_PARAMS)
+    assert [p.path for p in calibrate.free_with_priors(config, entries, calibrate.DEFAULT_PARAMS)] == [
+        e["name"] for e in entries
+    ]
