@@ -5,7 +5,8 @@
     python -m experiments.psa --posterior posterior.parquet      # a posterior sample instead of the priors
     python -m experiments.psa --posterior results/calibration/<timestamp>   # the folder of calibrate --method abc
     python -m experiments.psa --wtp 30000 arms.coordinated.continuity=0.8   # any model override
-    python -m experiments.psa --scheduler tcp://login1:8786      # draws on a Dask cluster (e.g. SLURM)
+    python -m experiments.psa --scheduler tcp://login1:8786      # draws on a running Dask cluster
+    python -m experiments.psa --cluster slurm                    # workers as SLURM jobs (conf/cluster/slurm.yaml)
 
 Each draw samples the parameters declared with a prior in sim/core/params.py
 (or, for the parameters a ``--posterior`` sample holds, a row of it: resampled
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from experiments.cli import Parser, config_error, progress, results_folder, whole, writing
+from experiments.cluster import DEFAULT_CLUSTER, KINDS, load_cluster_settings, make_cluster
 from experiments.preflight import check_before_work
 from experiments.schema import compose_config
 from sim.analysis.experiment import worker_count
@@ -82,6 +84,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scheduler", help="address of a Dask scheduler (e.g. tcp://host:8786): run the draws on its cluster"
     )
+    parser.add_argument(
+        "--cluster", choices=KINDS, help="start a Dask cluster for the draws: SLURM jobs, or the same workers here"
+    )
+    parser.add_argument(
+        "--cluster-config",
+        type=Path,
+        default=DEFAULT_CLUSTER,
+        help="cluster settings (default conf/cluster/slurm.yaml)",
+    )
     parser.add_argument("--out", type=Path, help="results folder (default results/psa/<timestamp>)")
     parser.add_argument("overrides", nargs="*", help="model config overrides, e.g. arms.fragmented.continuity=0.4")
     args = parser.parse_intermixed_args(argv)  # overrides may come before or after the options
@@ -119,10 +130,19 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"config error: --posterior has {len(draws)} row; expected at least 2 draws")
         if args.wtp > args.wtp_max:
             raise ConfigError(f"config error: --wtp = {args.wtp:g} is not allowed; expected <= --wtp-max")
+        if args.cluster and args.scheduler:
+            raise ConfigError(f"config error: --cluster = {args.cluster!r} is not allowed with --scheduler; choose one")
+        cluster_settings = load_cluster_settings(args.cluster_config) if args.cluster else None
         check_before_work(config, folder, parallel=worker_count(config, len(draws)))
         client = connect(args.scheduler) if args.scheduler else None
     except ConfigError as err:
         return config_error(err)
+    cluster = None
+    if cluster_settings is not None:
+        from distributed import Client
+
+        cluster = make_cluster(args.cluster, cluster_settings)
+        client = Client(cluster)
 
     settings = DecisionSettings(wtp=args.wtp, wtp_max=args.wtp_max, patients_per_year=args.population, years=args.years)
     bar, _ = progress(len(draws), "psa", unit="draw")
@@ -132,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         bar.close()
         if client is not None:
             client.close()
+        if cluster is not None:
+            cluster.close()
     with writing(folder):
         written = write_psa(psa, config, parameters, settings, folder, source, overrides=overrides)
     voi = pd.read_csv(written / "voi.csv")

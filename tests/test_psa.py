@@ -7,8 +7,10 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from experiments import psa as psa_cli
+from experiments.cluster import DEFAULT_CLUSTER, load_cluster_settings, slurm_cluster
 from experiments.schema import compose_config
 from sim.analysis.psa import (
     apply_draw,
@@ -233,3 +235,70 @@ def test_a_posterior_of_one_row_is_refused(tmp_path, capsys, config) -> None:
     assert exit_code(["--posterior", str(tmp_path / "one.parquet"), "--out", str(tmp_path / "psa"), *TINY]) == 2
     assert "at least 2 draws" in capsys.readouterr().err
     assert not (tmp_path / "psa").exists()
+
+
+def cluster_file(tmp_path, **changes: object) -> str:
+    """The shipped cluster file with some settings changed, written to ``tmp_path``."""
+    settings = {**load_cluster_settings(DEFAULT_CLUSTER), **changes}
+    path = tmp_path / "cluster.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    return str(path)
+
+
+def test_psa_through_the_cluster_option_on_a_local_cluster_is_the_same_as_serial(tmp_path) -> None:
+    """``--cluster local`` takes the code path of ``--cluster slurm`` (settings file, cluster, client), here."""
+    config = cluster_file(tmp_path, jobs=1, processes=2, cores=2)
+    argv = ["--draws", "3", "--cluster", "local", "--cluster-config", config, "--out", str(tmp_path / "c"), *TINY]
+    assert exit_code(argv) == 0
+    assert psa_cli.main(["--draws", "3", "--jobs", "1", "--out", str(tmp_path / "s"), *TINY]) == 0
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "c/psa.parquet"), pd.read_parquet(tmp_path / "s/psa.parquet")
+    )
+
+
+def test_the_slurm_job_script_follows_the_cluster_file_and_nothing_is_submitted(tmp_path) -> None:
+    settings = load_cluster_settings(
+        cluster_file(
+            tmp_path,
+            queue="short",
+            account="proj42",
+            cores=8,
+            processes=8,
+            memory="16GB",
+            walltime="02:30:00",
+            job_extra_directives=["--qos=low"],
+            job_script_prologue=["cd /scratch/alliance-sim", "source .venv/bin/activate"],
+        )
+    )
+    cluster = slurm_cluster(settings)
+    try:
+        script = cluster.job_script()
+        assert not cluster.workers and not cluster.worker_spec  # built, not scaled: no job submitted
+    finally:
+        cluster.close()
+    lines = script.splitlines()
+    for directive in ("-p short", "-A proj42", "--cpus-per-task=8", "-t 02:30:00", "--qos=low"):
+        assert f"#SBATCH {directive}" in lines, script
+    assert any(line.startswith("#SBATCH --mem=") for line in lines)
+    worker = next(i for i, line in enumerate(lines) if "dask_worker" in line)
+    assert lines.index("cd /scratch/alliance-sim") < lines.index("source .venv/bin/activate") < worker
+    assert "--nworkers 8" in lines[worker] and "--nthreads 1" in lines[worker]  # 8 single-threaded workers per job
+
+
+@pytest.mark.parametrize(
+    ("changes", "args", "needle"),
+    [
+        ({"jobs": 0}, [], "jobs = 0"),
+        ({"walltime": "an hour"}, [], "walltime"),
+        ({"processes": 8, "cores": 4}, [], "processes = 8"),
+        ({"partition": "normal"}, [], "partition is not a setting"),
+        ({}, ["--scheduler", "tcp://127.0.0.1:9"], "--cluster"),
+    ],
+)
+def test_a_bad_cluster_file_or_option_is_refused_in_one_line(tmp_path, capsys, changes, args, needle) -> None:
+    config = cluster_file(tmp_path, **changes)
+    out = tmp_path / "psa"
+    assert exit_code(["--cluster", "slurm", "--cluster-config", config, *args, "--out", str(out), *TINY]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and needle in err, err
+    assert not out.exists()
