@@ -99,8 +99,25 @@ def test_tiny_psa_writes_the_table_and_report_with_the_report_economics(tmp_path
     for name in ("curves.csv", "voi.csv", "best.csv", "report.html", "manifest.json", "config.yaml"):
         assert (out / name).is_file(), name
     html = (out / "report.html").read_text()
-    for section in ("Acceptability curves", "Value of information", "psa_voi", "psa_best", "data:image/png"):
-        assert section in html
+    # The decision section of issue 15: CE plane with the cloud, CEAC and frontier, EVPI per patient and for
+    # the population, EVPPI per parameter group, the probability that each arm is best on functioning.
+    for section in (
+        "Cost-effectiveness plane",
+        "cost-effectiveness plane with one point per draw",
+        "Acceptability curves and frontier",
+        "Value of information",
+        "all parameters (EVPI)",
+        "per patient</th>",
+        "population</th>",
+        "P(best functioning at the horizon)",
+        "psa_voi",
+        "psa_best",
+        "data:image/png",
+        "as the priors state it",
+    ):
+        assert section in html, section
+    for group in {p.group for p in uncertain_parameters(compose_config())}:
+        assert f"<th>{group}</th>" in html, group  # an EVPPI row per group
     # Costs and QALYs are the decision report's: rerun draw 1 as an experiment and compare.
     from sim.analysis.experiment import run_experiment
 
@@ -183,6 +200,7 @@ def test_a_posterior_sample_replaces_the_priors(tmp_path, config) -> None:
     assert psa_cli.main(["--posterior", str(tmp_path / "post.parquet"), "--out", str(out), "--jobs", "1", *TINY]) == 0
     table = pd.read_parquet(out / "psa.parquet")
     assert sorted(table["mechanisms.dropout_per_week"].unique()) == [0.001, 0.003]
+    assert "as the posterior sample" in (out / "report.html").read_text()
 
 
 def exit_code(argv: list[str]) -> int:

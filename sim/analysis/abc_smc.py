@@ -53,7 +53,7 @@ class AbcSettings:
     Attributes:
         population: Accepted particles per generation.
         generations: Most generations (the first from the prior).
-        min_epsilon: Stop once a generation's tolerance is at or below this distance.
+        min_epsilon: The tolerance never goes below this distance; the fit stops at the generation that reaches it.
         max_simulations: Stop once this many model runs have been spent in total.
         seed: Seeds every candidate (with the generation and the candidate's index).
         jobs: Worker processes (1 = in this process).
@@ -219,6 +219,23 @@ class OrderedSampler(pyabc.sampler.Sampler):
         return sample
 
 
+class FlooredEpsilon(pyabc.QuantileEpsilon):
+    """pyabc's adaptive tolerance (a quantile of the last generation's distances), never below ``floor``.
+
+    The last generation then runs at exactly ``floor`` (the fit stops there, as
+    ``minimum_epsilon``), rather than at a quantile that may already lie below
+    it: a tolerance below the model's own noise would reject the true point.
+    """
+
+    def __init__(self, floor: float, alpha: float = 0.5) -> None:
+        super().__init__(alpha=alpha)
+        self.floor = floor
+
+    def __call__(self, t: int) -> float:
+        """The tolerance of generation ``t``."""
+        return max(super().__call__(t), self.floor)
+
+
 @dataclass(frozen=True)
 class AbcFit:
     """The outcome of a fit: the last generation's weighted particles and the per-generation diagnostics.
@@ -278,7 +295,7 @@ def fit(
         band_distance(table),
         population_size=settings.population,
         sampler=OrderedSampler(settings.seed, settings.jobs, pause),
-        eps=pyabc.QuantileEpsilon(alpha=0.5),
+        eps=FlooredEpsilon(settings.min_epsilon),
     )
     uri = f"sqlite:///{Path(database).absolute()}"
     done = 0

@@ -311,10 +311,13 @@ def build_psa_report(
             f" The parameters whose uncertainty matters most are those of <b>{html.escape(top.iloc[0]['group'])}"
             f"</b> (EVPPI {_money(top.iloc[0]['per_patient'])} per patient)."
         )
+    if source == "the priors":
+        where = "as the priors state it — judgement, until a posterior fitted to the targets replaces them —"
+    else:
+        where = f"as {html.escape(source)} states it (fitted to the usual-care targets),"
     plain += (
-        " These figures carry parameter uncertainty as the priors state it — judgement, until a posterior "
-        "fitted to the targets replaces them — and each draw simulates one cohort, so part of the spread "
-        "is chance.</p>"
+        f" These figures carry parameter uncertainty {where} and each draw simulates one cohort, so part of "
+        "the spread is chance.</p>"
     )
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Probabilistic sensitivity analysis"
