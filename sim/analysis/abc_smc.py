@@ -360,10 +360,12 @@ def credible_interval(posterior: pd.DataFrame, name: str, mass: float = 0.9) -> 
     """The central ``mass`` interval of a weighted posterior sample for parameter ``name``."""
     order = np.argsort(posterior[name].to_numpy())
     values = posterior[name].to_numpy()[order]
-    cumulative = np.cumsum(posterior["weight"].to_numpy()[order])
-    cumulative /= cumulative[-1]
+    weights = posterior["weight"].to_numpy()[order]
+    # Each particle sits at the middle of its own weight (the weighted form of the midpoint quantile
+    # rule), so equal weights give the usual symmetric sample quantiles.
+    middle = (np.cumsum(weights) - weights / 2.0) / weights.sum()
     tail = (1.0 - mass) / 2.0
-    return float(np.interp(tail, cumulative, values)), float(np.interp(1.0 - tail, cumulative, values))
+    return float(np.interp(tail, middle, values)), float(np.interp(1.0 - tail, middle, values))
 
 
 def weighted_mean(posterior: pd.DataFrame, name: str) -> float:
