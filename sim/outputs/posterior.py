@@ -60,12 +60,15 @@ def posterior_figure(fitted: AbcFit, priors: dict[str, TruncatedPrior], path: Pa
         axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
         for ax, name in zip(axes, names, strict=False):
             prior = priors[name]
-            xs = np.linspace(prior.lo, prior.hi, 200)
+            # The prior's central 99.8% and every particle: a log-normal prior's declared range is far wider.
+            values = fitted.posterior[name]
+            low, high = min(prior.quantile(0.001), values.min()), max(prior.quantile(0.999), values.max())
+            xs = np.linspace(low, high, 200)
             ax.plot(xs, [prior.pdf(x) for x in xs], color="grey", label="prior")
             ax.hist(
-                fitted.posterior[name],
+                values,
                 bins=20,
-                range=(prior.lo, prior.hi),
+                range=(low, high),
                 weights=fitted.posterior["weight"],
                 density=True,
                 alpha=0.6,
