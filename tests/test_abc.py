@@ -30,12 +30,13 @@ def free_file(tmp_path):
 
 
 def test_a_small_fit_recovers_its_known_point_with_a_posterior_narrower_than_the_prior(tmp_path) -> None:
+    """One free parameter, emergency attendances per week, which moves its own target (C5c, emergency visits)."""
     config = calibrate.usual_care_only(
-        validation_config(["run.replicates=1", "population.n_patients=300", "run.seed=1000"])
+        validation_config(["run.replicates=1", "population.n_patients=1000", "run.seed=1000"])
     )
     targets = fitted_targets(load_targets(DEFAULT_TARGETS), config.run.reference_arm)
-    free = [p for p in uncertain_parameters(config) if p.path in FREE]
-    ranges = {"mechanisms.bond_initial": (0.1, 0.95)}
+    free = [p for p in uncertain_parameters(config) if p.path == "mechanisms.emergency_per_week"]
+    ranges = {"mechanisms.emergency_per_week": (0.003, 0.1)}
     truth = {p.path: float(sample_priors(free, 1, seed=11)[p.path].iloc[0]) for p in free}
     floor = noise_floor(config, free, targets, width=1.0, pairs=3, quantile=0.9)
     settings = AbcSettings(population=30, generations=3, min_epsilon=floor, jobs=2, seed=0)
