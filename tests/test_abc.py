@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import yaml
+from conftest import ROOT
 from test_crash_safety import kill_when_paused, start_paused
 
 from experiments import calibrate
@@ -77,7 +79,7 @@ def test_an_interrupted_fit_resumes_to_the_posterior_of_an_uninterrupted_one(tmp
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--method", "abc", "--params", "GOALS"], "goals_initial has no prior"),
+        (["--method", "abc", "--params", "GOALS", "--targets", "MOVING_GOALS"], "goals_initial has no prior"),
         (["--resume", "nowhere"], "--resume"),
         (["--method", "bayes"], "--method"),
         (["--method", "abc", "--population", "1"], "--population"),
@@ -87,7 +89,11 @@ def test_an_interrupted_fit_resumes_to_the_posterior_of_an_uninterrupted_one(tmp
 def test_bad_input_is_refused_in_one_line_before_any_work(tmp_path, capsys, args, needle) -> None:
     goals = tmp_path / "goals.yaml"
     goals.write_text("parameters:\n  - {name: mechanisms.goals_initial, low: 0.1, high: 0.9}\n")
-    args = [str(goals) if a == "GOALS" else str(tmp_path / a) if a == "nowhere" else a for a in args]
+    # Published targets that may move the initial goals (a judgement parameter, declared without a prior).
+    moving = yaml.safe_load((ROOT / DEFAULT_TARGETS).read_text()) | {"moves": ["mechanisms.goals_initial"]}
+    (tmp_path / "moving.yaml").write_text(yaml.safe_dump(moving))
+    names = {"GOALS": str(goals), "MOVING_GOALS": str(tmp_path / "moving.yaml"), "nowhere": str(tmp_path / "nowhere")}
+    args = [names.get(a, a) for a in args]
     out = tmp_path / "out"
     try:
         code = calibrate.main([*args, "--out", str(out)])
@@ -96,7 +102,7 @@ def test_bad_input_is_refused_in_one_line_before_any_work(tmp_path, capsys, args
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and needle in err, err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["goals.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["goals.yaml", "moving.yaml"]
 
 
 def test_the_shipped_free_parameters_all_have_priors() -> None:
