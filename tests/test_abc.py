@@ -84,6 +84,7 @@ def test_an_interrupted_fit_resumes_to_the_posterior_of_an_uninterrupted_one(tmp
         (["--method", "bayes"], "--method"),
         (["--method", "abc", "--population", "1"], "--population"),
         (["--method", "abc", "--min-epsilon", "-1"], "--min-epsilon"),
+        (["--method", "abc", "--apply", "mine"], "--apply"),
     ],
 )
 def test_bad_input_is_refused_in_one_line_before_any_work(tmp_path, capsys, args, needle) -> None:
