@@ -106,7 +106,8 @@ def test_tiny_psa_writes_the_table_and_report_with_the_report_economics(tmp_path
         "cost-effectiveness plane with one point per draw",
         "Acceptability curves and frontier",
         "Value of information",
-        "all parameters (EVPI)",
+        "<td>all parameters (EVPI)</td>",
+        "<td>coordinated</td>",  # the arms name the rows of "which arm is best"
         "per patient</th>",
         "population</th>",
         "P(best functioning at the horizon)",
@@ -117,7 +118,7 @@ def test_tiny_psa_writes_the_table_and_report_with_the_report_economics(tmp_path
     ):
         assert section in html, section
     for group in {p.group for p in uncertain_parameters(compose_config())}:
-        assert f"<th>{group}</th>" in html, group  # an EVPPI row per group
+        assert f"<td>{group}</td>" in html, group  # an EVPPI row per group
     # Costs and QALYs are the decision report's: rerun draw 1 as an experiment and compare.
     from sim.analysis.experiment import run_experiment
 

@@ -331,7 +331,7 @@ def build_psa_report(
         "<h2>In plain language</h2>",
         plain,
         "<h2>Which arm is best</h2>",
-        _table(best_view, "psa_best"),
+        _table(best_view.reset_index(), "psa_best"),
         "<h2>Cost-effectiveness plane</h2>",
         _img(_ce_cloud(psa, arms, ref, settings.wtp), "cost-effectiveness plane with one point per draw"),
         "<h2>Acceptability curves and frontier</h2>",
@@ -346,10 +346,10 @@ def build_psa_report(
         "information about all parameters; EVPPI: about one group only (regression metamodel, Strong, Oakley "
         f"&amp; Brennan 2014). Population: {settings.patients_per_year:,.0f} patients a year for "
         f"{settings.years:g} years, discounted at {settings.discount_rate:.1%} a year.</p>",
-        _table(voi_view, "psa_voi"),
+        _table(voi_view.reset_index(), "psa_voi"),
         _img(_evpi_curve(curves), "EVPI per patient over willingness to pay"),
         "<h2>The uncertain parameters</h2>",
-        _table(priors, "psa_priors"),
+        _table(priors.reset_index(), "psa_priors"),
         "</body></html>",
     ]
     return "\n".join(parts)
