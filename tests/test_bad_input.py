@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from conftest import compose_config, main_job
 
-from experiments import calibrate, collect, preflight, run, sensitivity, validate
+from experiments import calibrate, collect, mediate, preflight, run, sensitivity, validate
 from experiments.preflight import (
     BYTES_PER_PATIENT_RUN_KEPT,
     BYTES_PER_PATIENT_RUNNING,
@@ -259,6 +259,18 @@ def test_bad_free_parameters_are_refused_before_trial_zero(tmp_path, capsys, tex
         (sensitivity, ["~arms.fragmented"], "run.reference_arm = 'fragmented'"),
         (calibrate, ["--patients", "5000000", "run.jobs=2"], "in 2 worker processes needs about"),
         (sensitivity, ["--patients", "5000000", "--jobs", "2"], "x 2 at once needs about"),
+        (mediate, ["--arm", "fragmented"], "--arm = 'fragmented' is not allowed; expected an arm compared with"),
+        (mediate, ["--arm", "nope"], "--arm = 'nope' is not allowed; expected an arm compared with fragmented"),
+        (mediate, ["--channels", "contact,nope"], "--channels = 'nope' is not allowed; expected any of"),
+        (mediate, ["foo=1"], "foo = 1 is not allowed"),
+        (mediate, ["run.weeks=abc"], "run.weeks = 'abc' is not allowed"),
+        (mediate, ["~arms.fragmented"], "run.reference_arm = 'fragmented'"),
+        (
+            mediate,
+            ["--channels", "contact", "mechanisms.contact_recovery_per_week=0"],
+            "mechanisms.contact_recovery_per_week = 0.0 is not allowed with channel contact",
+        ),
+        (mediate, ["population.n_patients=5000000", "run.jobs=2"], "in 2 worker processes needs about"),
     ],
 )
 def test_tools_refuse_bad_options_and_overrides_in_one_line(tmp_path, capsys, monkeypatch, tool, argv, expected):

@@ -67,6 +67,8 @@ class ExperimentResult:
     summary: pd.DataFrame
     trajectories: pd.DataFrame | None = None
     journeys: pd.DataFrame | None = None  # a few patients' weekly states, replicate 0 of each arm
+    mediation: pd.DataFrame | None = None  # share of the difference each channel carries (analysis.mediation)
+    mediation_replicates: pd.DataFrame | None = None  # the per-replicate differences behind it
 
 
 JOURNEYS = 6  # patients whose weekly states every experiment keeps, for the report

@@ -3,10 +3,12 @@
 Figures are embedded as PNG data, so the file opens offline and can be mailed,
 and it links to nothing outside itself. Sections: a plain-language summary (the
 answer, how sure it is, the main caveat); the question and the scenarios; a
-headline table with paired differences; staffing and capacity (with
-warnings); costs by event type, QALYs and cost-effectiveness; budget impact,
-staff included; patients not on track; equity by cultural group; figures
-over time and a few patients' journeys; and what the numbers cannot say.
+headline table with paired differences; what carries the effect (when the
+result holds a mediation table, as ``experiments.mediate`` makes); staffing
+and capacity (with warnings); costs by event type, QALYs and
+cost-effectiveness; budget impact, staff included; patients not on track;
+equity by cultural group; figures over time and a few patients' journeys;
+and what the numbers cannot say.
 
 Written for a board: every parameter and outcome appears under its label and
 unit (``sim.core.params.label``/``unit``, ``sim.analysis.experiment.OUTCOMES``),
@@ -49,6 +51,7 @@ from ..analysis.experiment import (
 )
 from ..core.params import ROLE_LABELS, ROLES, ServiceParams, label, none_at_zero, unit
 from ..core.service import WEEKS_PER_YEAR
+from .mediation import report_section
 from .plots import themed
 
 if TYPE_CHECKING:
@@ -645,6 +648,7 @@ def build_report(
         "deteriorated: PHQ-15 down / up by 3 points or more. Two dropout figures: disengaged in the first year "
         "after entry (what most published dropout rates count) and disengaged at least once over the run.</p>",
         _table(_headline(result), "headline"),
+        *(report_section(result.mediation) if result.mediation is not None else []),
         staffing_section(result),
         "<h2>Costs and cost-effectiveness</h2>",
         "<p class='note'>Mean cost per patient over the horizon by event type (currency units from the "

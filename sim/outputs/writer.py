@@ -123,6 +123,14 @@ def write_results(
             if result.trajectories is not None:
                 result.trajectories.to_parquet(staged / "trajectories.parquet", index=False)
             result.summary.to_csv(staged / "summary.csv", index=False)
+            if result.mediation is not None:
+                from .mediation import figure_png, to_markdown
+
+                result.mediation.to_csv(staged / "mediation.csv", index=False)
+                if result.mediation_replicates is not None:
+                    result.mediation_replicates.to_csv(staged / "mediation_replicates.csv", index=False)
+                (staged / "mediation.png").write_bytes(figure_png(result.mediation))
+                (staged / "mediation.md").write_text(to_markdown(result.mediation))
             if result.config.run.figures:
                 report = build_report(result, figures, capacity_warnings(result.weekly), wait=figures_drawn)
                 pause_point("after_figures")
