@@ -29,7 +29,7 @@ from experiments.preflight import check_before_work
 from experiments.schema import compose_config
 from sim.analysis.mediation import CHANNELS, check_channels, run_mediation, select_channels, two_arms
 from sim.core.params import ConfigError
-from sim.outputs.mediation import display_table, verdict
+from sim.outputs.mediation import display_table, verdicts
 from sim.outputs.writer import write_results
 
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{config.population.n_patients} patients x {config.run.weeks} weeks, {len(channels)} channels"
         )
         print(table.drop(columns=["what is switched off"]).to_string(index=False))
-    print(f"\n{verdict(result.mediation)}")
+    print(f"\n{verdicts(result.mediation)}")
     print(f"\nresults: {written}")
     return 0
 

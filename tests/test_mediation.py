@@ -131,6 +131,21 @@ def test_the_largest_share_is_named():
     assert largest_share(table, "function_final") == "contact"
 
 
+def test_the_verdict_names_the_leader_and_says_when_its_lead_is_not_settled():
+    from sim.outputs.mediation import verdict
+
+    table = summarise(_hand_made())
+    extra = {**table.iloc[-1].to_dict(), "channel": "self_management"}
+    table.loc[len(table)] = {**extra, "share_mean": 5.0, "share_low": 4.5, "share_high": 5.5}
+    text = verdict(table)
+    assert text.startswith("self_management carries the largest share of the difference in symptoms")
+    assert "next is contact" in text and "not settled" not in text
+    table.loc[len(table) - 1, ["share_low", "share_high"]] = [-10.0, 10.0]  # a lead no wider than the noise
+    assert "the intervals of self_management and contact overlap" in verdict(table)
+    table.loc[len(table) - 1, ["share_mean", "share_low", "share_high"]] = [0.1, 0.0, 0.2]
+    assert verdict(table).startswith("self_management does not carry the largest share")
+
+
 TINY = ["population=small", "population.n_patients=80", "run.replicates=2", "run.weeks=12"]
 
 

@@ -21,7 +21,8 @@ from ..analysis.mediation import FULL, MEDIATED_OUTCOMES, largest_share
 from .plots import themed
 
 HOW_TO_READ = (
-    "Each channel is switched off in both arms (its coefficients set to 0; see docs/mediation.md for the list), "
+    "Each channel is switched off in both arms (its parameters set to 0 or, for continuity, to the reference "
+    "arm's value; the list is in docs/mediation.md), "
     "on the same patients and chance events as the full model. Share = 1 − (difference with the channel off) / "
     "(difference with everything on), per replicate, then averaged with a 95% t-interval across replicates. "
     "Near 1: the difference disappears without the channel; near 0: it does not depend on it; above 1: it "
@@ -86,34 +87,49 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def verdict(table: pd.DataFrame, channel: str = "self_management", outcome: str = "symptoms_final") -> str:
-    """One sentence: whether ``channel`` carries the largest share of the difference in ``outcome``."""
+    """One sentence: whether ``channel`` carries the largest mean share of the difference in ``outcome``.
+
+    It says so when the runner-up's interval overlaps the leader's: with
+    these replicates the order of the two is then not settled.
+    """
     part = table[(table["outcome"] == outcome) & (table["channel"] != FULL)].set_index("channel")
-    top = largest_share(table, outcome)
+    part = part.sort_values("share_mean", ascending=False)
     name = MEDIATED_OUTCOMES[outcome]
+
+    def shown(c: str) -> str:
+        return f"{c} {with_interval(part.at[c, 'share_mean'], part.at[c, 'share_low'], part.at[c, 'share_high'])}"
+
+    top = largest_share(table, outcome)
     if channel not in part.index:
-        return f"The largest share of the difference in {name} runs through {top}; {channel} was not switched off."
-    own = part.loc[channel]
-    shown = with_interval(own["share_mean"], own["share_low"], own["share_high"])
+        return f"{channel} was not switched off; the largest share of the difference in {name}: {shown(top)}."
     if top == channel:
-        return f"{channel} carries the largest share of the difference in {name}: {shown}."
-    other = part.loc[top]
-    return (
-        f"{channel} does not carry the largest share of the difference in {name} ({shown}); "
-        f"{top} does: {with_interval(other['share_mean'], other['share_low'], other['share_high'])}."
-    )
+        text = f"{channel} carries the largest share of the difference in {name}: {shown(top)}"
+    else:
+        text = f"{channel} does not carry the largest share of the difference in {name}: {shown(top)}, {shown(channel)}"
+    if len(part) > 1:
+        runner = str(part.index[1]) if top == channel else channel
+        if part.at[runner, "share_high"] >= part.at[top, "share_low"]:
+            text += f"; the intervals of {top} and {runner} overlap, so their order is not settled"
+        elif top == channel:
+            text += f"; next is {shown(runner)}"
+    return text + "."
+
+
+def verdicts(table: pd.DataFrame) -> str:
+    """The verdict for symptoms (the article's claim) and for functioning, as two sentences."""
+    return " ".join(verdict(table, outcome=o) for o in ("symptoms_final", "function_final"))
 
 
 def report_section(table: pd.DataFrame) -> list[str]:
     """The decision report's "What carries the effect" section (HTML parts, figure embedded)."""
-    shown = display_table(table).set_index("channel")
-    html_table = shown.to_html(classes="table", border=0, na_rep="–")
+    html_table = display_table(table).to_html(classes="table", border=0, na_rep="–", index=False)
     return [
         "<h2>What carries the effect</h2>",
         f"<p class='note'>{html.escape(HOW_TO_READ)}</p>",
         html_table.replace("<table", '<table data-testid="mediation"', 1),
         f'<figure><img alt="share of the difference carried by each channel" '
         f'src="data:image/png;base64,{base64.b64encode(figure_png(table)).decode()}"></figure>',
-        f"<p>{html.escape(verdict(table))}</p>",
+        f"<p>{html.escape(verdicts(table))}</p>",
     ]
 
 
@@ -122,5 +138,5 @@ def to_markdown(table: pd.DataFrame) -> str:
     shown = display_table(table)
     lines = ["| " + " | ".join(shown.columns) + " |", "|" + "---|" * len(shown.columns)]
     lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in shown.itertuples(index=False)]
-    parts = [f"# What carries the effect: {_contrast(table)}", HOW_TO_READ, "\n".join(lines), verdict(table)]
+    parts = [f"# What carries the effect: {_contrast(table)}", HOW_TO_READ, "\n".join(lines), verdicts(table)]
     return "\n\n".join(parts) + "\n"
