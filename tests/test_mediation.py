@@ -212,3 +212,16 @@ def test_the_command_line_refuses_bad_input_in_one_line_with_exit_2_and_no_folde
         "config error: --arm = 'nope' is not allowed; expected an arm compared with fragmented: coordinated, stepped"
     ]
     assert not (tmp_path / "results").exists()
+
+
+def test_a_killed_mediation_leaves_no_folder_under_its_final_name(tmp_path):
+    from test_crash_safety import kill_at
+
+    from sim.core.files import complete_folders
+
+    out = tmp_path / "mediation"
+    cmd = [sys.executable, "-m", "experiments.mediate", *TINY, "--channels", "contact", "--out", str(out)]
+    kill_at(cmd, "before_rename")  # every file written, the folder not yet renamed
+    assert not out.exists()
+    assert [p.name.startswith(".mediation.tmp-") for p in tmp_path.iterdir()] == [True]
+    assert complete_folders(tmp_path, "manifest.json") == []
