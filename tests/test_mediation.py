@@ -159,8 +159,20 @@ def test_the_command_writes_every_file_and_the_same_seed_gives_the_same_files(tm
     assert {"diff_mean", "diff_low", "diff_high", "share_mean", "share_low", "share_high"} <= set(table.columns)
     assert set(table["arm"]) == {COMPARED} and set(table["reference"]) == {"fragmented"}
     assert (first / "mediation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    report = (first / "report.html").read_text()
-    assert "What carries the effect" in report and 'data-testid="mediation"' in report
+    from test_report import Tables
+
+    from sim.analysis.experiment import with_interval
+
+    page = Tables()
+    page.feed((first / "report.html").read_text())
+    shown = page.tables["mediation"]
+    assert [r[0] for r in shown[1:]] == [FULL, "self_management", "continuity"]
+    # The report prints the table's numbers: the full difference and each share, with their intervals.
+    for r, (channel, part) in zip(shown[1:], table.groupby("channel", sort=False), strict=True):
+        fun, sym = (part[part["outcome"] == o].iloc[0] for o in ("function_final", "symptoms_final"))
+        assert r[3] == with_interval(fun["diff_mean"], fun["diff_low"], fun["diff_high"], signed=True), channel
+        if channel != FULL:
+            assert r[6] == with_interval(sym["share_mean"], sym["share_low"], sym["share_high"]), channel
     assert "self_management" in (first / "mediation.md").read_text()
     manifest = json.loads((first / "manifest.json").read_text())
     assert "--channels=self_management,continuity" in manifest["overrides"]

@@ -81,6 +81,12 @@ def test_report_is_self_contained(report):
     assert all(src.startswith("data:image/png;base64,") for src in page.images)
 
 
+def test_a_report_without_a_mediation_table_has_no_mediation_section(report):
+    _, page = report
+    assert "mediation" not in page.tables
+    assert "What carries the effect" not in "".join(page.text)
+
+
 def test_headline_table_shows_the_summary_numbers(report):
     result, page = report
     headline = page.tables["headline"]
