@@ -166,13 +166,16 @@ def test_the_command_writes_every_file_and_the_same_seed_gives_the_same_files(tm
     page = Tables()
     page.feed((first / "report.html").read_text())
     shown = page.tables["mediation"]
-    assert [r[0] for r in shown[1:]] == [FULL, "self_management", "continuity"]
+    # For a board: channels under their labels, one header row, nothing outside the page named.
+    assert [r[0] for r in shown[1:]] == list(dict.fromkeys(table["label"]))
+    assert "channel" not in shown[0] and all(len(r) == len(shown[0]) for r in shown)
+    assert "docs/" not in " ".join(page.text) and "self_management" not in " ".join(page.text)
     # The report prints the table's numbers: the full difference and each share, with their intervals.
     for r, (channel, part) in zip(shown[1:], table.groupby("channel", sort=False), strict=True):
         fun, sym = (part[part["outcome"] == o].iloc[0] for o in ("function_final", "symptoms_final"))
-        assert r[3] == with_interval(fun["diff_mean"], fun["diff_low"], fun["diff_high"], signed=True), channel
+        assert r[2] == with_interval(fun["diff_mean"], fun["diff_low"], fun["diff_high"], signed=True), channel
         if channel != FULL:
-            assert r[6] == with_interval(sym["share_mean"], sym["share_low"], sym["share_high"]), channel
+            assert r[5] == with_interval(sym["share_mean"], sym["share_low"], sym["share_high"]), channel
     assert "self_management" in (first / "mediation.md").read_text()
     manifest = json.loads((first / "manifest.json").read_text())
     assert "--channels=self_management,continuity" in manifest["overrides"]

@@ -21,12 +21,12 @@ from ..analysis.mediation import FULL, MEDIATED_OUTCOMES, largest_share
 from .plots import themed
 
 HOW_TO_READ = (
-    "Each channel is switched off in both arms (its parameters set to 0 or, for continuity, to the reference "
-    "arm's value; the list is in docs/mediation.md), "
-    "on the same patients and chance events as the full model. Share = 1 − (difference with the channel off) / "
-    "(difference with everything on), per replicate, then averaged with a 95% t-interval across replicates. "
-    "Near 1: the difference disappears without the channel; near 0: it does not depend on it; above 1: it "
-    "reverses; below 0: the channel was holding it back. Channels interact, so shares need not add up to 1."
+    "Each channel of the model is switched off in both care models (its parameters set to 0 or, for "
+    "continuity, to the reference's value), on the same patients and chance events as the full model. "
+    "Share = 1 − (difference with the channel off) / (difference with everything on), per replicate, then "
+    "averaged with a 95% t-interval across replicates. Near 1: the difference disappears without the channel; "
+    "near 0: it does not depend on it; above 1: it reverses; below 0: the channel was holding it back. "
+    "Channels interact, so shares need not add up to 1."
 )
 
 
@@ -36,17 +36,22 @@ def _full(table: pd.DataFrame, outcome: str) -> pd.Series:
 
 def _contrast(table: pd.DataFrame) -> str:
     row = table.iloc[0]
-    return f"{row['arm']} − {row['reference']}"
+    return f"{row['arm'].replace('_', ' ')} − {row['reference'].replace('_', ' ')}"
+
+
+def short_label(label: str) -> str:
+    """A channel's label up to its colon, for sentences and figure axes ("Distress: set point, ..." -> "Distress")."""
+    return label.split(":")[0]
 
 
 def figure_png(table: pd.DataFrame, dpi: int = 100) -> bytes:
     """Horizontal bars of each channel's share, one panel per outcome, with the precomputed 95% intervals."""
     outcomes = [o for o in MEDIATED_OUTCOMES if o in set(table["outcome"])]
     channels = table[table["channel"] != FULL].drop_duplicates("channel")
-    labels = [f"{c} ({m})" for c, m in zip(channels["channel"], channels["m_ids"], strict=True)]
+    labels = [f"{short_label(t)}\n{m}" for t, m in zip(channels["label"], channels["m_ids"], strict=True)]
     y = np.arange(len(labels))
     with themed() as new_figure:
-        fig = new_figure(figsize=(6.5 * len(outcomes), 1.2 + 0.45 * len(labels)))
+        fig = new_figure(figsize=(4 + 4.5 * len(outcomes), 1.4 + 0.55 * len(labels)))
         axes = fig.subplots(1, len(outcomes), sharey=True, squeeze=False)[0]
         for k, (ax, outcome) in enumerate(zip(axes, outcomes, strict=True)):
             part = table[(table["outcome"] == outcome) & (table["channel"] != FULL)].set_index("channel")
@@ -73,11 +78,18 @@ def figure_png(table: pd.DataFrame, dpi: int = 100) -> bytes:
     return buffer.getvalue()
 
 
-def display_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The table as printed in the report and the docs: one row per channel, each outcome's difference and share."""
+def display_table(table: pd.DataFrame, names: bool = True) -> pd.DataFrame:
+    """The table as printed: one row per channel, each outcome's difference and share with its interval.
+
+    Args:
+        table: The mediation table.
+        names: Lead with the channel's key (as ``--channels`` takes it), for researchers; without it the
+            report shows labels only, for a board.
+    """
     rows = []
     for channel, part in table.groupby("channel", sort=False):
-        row = {"channel": channel, "what is switched off": part["label"].iloc[0], "M ids": part["m_ids"].iloc[0]}
+        row = {"channel": channel} if names else {}
+        row |= {"what is switched off": part["label"].iloc[0], "mechanisms": part["m_ids"].iloc[0] or "–"}
         for r in part.itertuples():
             name = MEDIATED_OUTCOMES[r.outcome]
             row[f"difference in {name}"] = with_interval(r.diff_mean, r.diff_low, r.diff_high, signed=True)
@@ -86,50 +98,64 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def verdict(table: pd.DataFrame, channel: str = "self_management", outcome: str = "symptoms_final") -> str:
+def verdict(
+    table: pd.DataFrame, channel: str = "self_management", outcome: str = "symptoms_final", names: bool = True
+) -> str:
     """One sentence: whether ``channel`` carries the largest mean share of the difference in ``outcome``.
 
     It says so when the runner-up's interval overlaps the leader's: with
-    these replicates the order of the two is then not settled.
+    these replicates the order of the two is then not settled. ``names``:
+    channels by key (else by their short label, for a board).
     """
     part = table[(table["outcome"] == outcome) & (table["channel"] != FULL)].set_index("channel")
     part = part.sort_values("share_mean", ascending=False)
     name = MEDIATED_OUTCOMES[outcome]
 
+    def called(c: str) -> str:
+        return c if names or c not in part.index else short_label(part.at[c, "label"]).lower()
+
+    def share(c: str) -> str:
+        mean, low, high = part.loc[c, ["share_mean", "share_low", "share_high"]].astype(float)
+        return with_interval(mean, low, high)
+
     def shown(c: str) -> str:
-        return f"{c} {with_interval(part.at[c, 'share_mean'], part.at[c, 'share_low'], part.at[c, 'share_high'])}"
+        return f"{called(c)} {share(c)}"
 
     top = largest_share(table, outcome)
     if channel not in part.index:
-        return f"{channel} was not switched off; the largest share of the difference in {name}: {shown(top)}."
+        return f"{called(channel)} was not switched off; the largest share of the difference in {name}: {shown(top)}."
     if top == channel:
-        text = f"{channel} carries the largest share of the difference in {name}: {shown(top)}"
+        text = f"{called(channel)} carries the largest share of the difference in {name}: {share(top)}"
     else:
-        text = f"{channel} does not carry the largest share of the difference in {name}: {shown(top)}, {shown(channel)}"
+        text = (
+            f"{called(channel)} does not carry the largest share of the difference in {name}: "
+            f"{shown(top)}, {shown(channel)}"
+        )
     if len(part) > 1:
         runner = str(part.index[1]) if top == channel else channel
         if part.at[runner, "share_high"] >= part.at[top, "share_low"]:
-            text += f"; the intervals of {top} and {runner} overlap, so their order is not settled"
+            text += f"; the intervals of {called(top)} and {called(runner)} overlap, so their order is not settled"
         elif top == channel:
             text += f"; next is {shown(runner)}"
-    return text + "."
+    text += "."
+    return text if names else text[0].upper() + text[1:]
 
 
-def verdicts(table: pd.DataFrame) -> str:
+def verdicts(table: pd.DataFrame, names: bool = True) -> str:
     """The verdict for symptoms (the article's claim) and for functioning, as two sentences."""
-    return " ".join(verdict(table, outcome=o) for o in ("symptoms_final", "function_final"))
+    return " ".join(verdict(table, outcome=o, names=names) for o in ("symptoms_final", "function_final"))
 
 
 def report_section(table: pd.DataFrame) -> list[str]:
     """The decision report's "What carries the effect" section (HTML parts, figure embedded)."""
-    html_table = display_table(table).to_html(classes="table", border=0, na_rep="–", index=False)
+    html_table = display_table(table, names=False).to_html(classes="table", border=0, na_rep="–", index=False)
     return [
         "<h2>What carries the effect</h2>",
         f"<p class='note'>{html.escape(HOW_TO_READ)}</p>",
         html_table.replace("<table", '<table data-testid="mediation"', 1),
         f'<figure><img alt="share of the difference carried by each channel" '
         f'src="data:image/png;base64,{base64.b64encode(figure_png(table)).decode()}"></figure>',
-        f"<p>{html.escape(verdicts(table))}</p>",
+        f"<p>{html.escape(verdicts(table, names=False))}</p>",
     ]
 
 
