@@ -203,6 +203,8 @@ class RefPatient(Agent):
                 self.presentation_week = week
                 self.lead = [-1] * len(ROLES)
                 self.care_step = GP_LED
+                self.step_contacts = 0
+                self.step_completed = GP_LED  # a new episode of care elsewhere
                 self.team += 1  # another team: new clinicians, no alliance carried over
                 self.current = -1
 
@@ -233,7 +235,8 @@ class RefPatient(Agent):
             if self.request is None and self.therapy_sessions_left > 0 and self.next_therapy_week <= week:
                 self.request = (self.therapy_role, THERAPY_SESSION)
             elif self.request is None and interval > 0 and weeks_in > 0 and weeks_in % interval == 0:
-                self.request = (COORDINATOR, COORDINATION)
+                if service.coordination_weeks == 0 or weeks_in <= service.coordination_weeks:
+                    self.request = (COORDINATOR, COORDINATION)
             if self.request is None:
                 hazard = mech.demand_per_week * math.exp(
                     mech.demand_distress * (self.distress - 0.5) + mech.demand_flare * self.in_flare
@@ -440,6 +443,8 @@ class RefPatient(Agent):
             self.step_start_reported = self.symptoms
         if kind in (INTAKE, FOLLOWUP):
             self.next_followup_week = week + self.followup_interval()
+        if kind == FOLLOWUP and self.care_step > GP_LED:
+            self.step_contacts += 1  # M17: one more contact of the stepped-up course
         if kind == SPECIALIST_VISIT:
             self.specialist_visits_left -= 1
             self.next_specialist_week = week + max(round(service.specialist_interval_weeks), 1)
@@ -493,21 +498,36 @@ class RefPatient(Agent):
     def review(self, reported: float) -> None:
         """M17: outcome review on reported symptoms: step down or discharge the well, step up the stuck."""
         service, week = self.model.service, self.model.week
-        weeks_in = week - self.care_start_week
-        if self.status != IN_CARE or weeks_in <= 0 or weeks_in % service.review_interval_weeks != 0:
+        if self.status != IN_CARE:
             return
-        if reported <= service.discharge_below_points:
-            if self.care_step == GP_LED:
-                self.status = DISCHARGED
-                self.discharge_week = week
-            else:
-                self.care_step -= 1
-                self.step_start_reported = reported
-        elif service.stepping and self.step_start_reported - reported < service.step_up_threshold_points:
-            if self.care_step < TEAM:
-                self.care_step += 1
-                self.next_followup_week = week + 1
-                self.step_start_reported = reported
+        course = service.step_course_contacts
+        changed = course > 0 and self.care_step > GP_LED and self.step_contacts >= course
+        if changed:
+            # the course is over: back to GP-led care, and it is not offered again this episode
+            self.step_completed = max(self.step_completed, self.care_step)
+            self.care_step = GP_LED
+        weeks_in = week - self.care_start_week
+        if weeks_in > 0 and weeks_in % service.review_interval_weeks == 0:
+            if reported <= service.discharge_below_points:
+                if self.care_step == GP_LED:
+                    self.status = DISCHARGED
+                    self.discharge_week = week
+                else:
+                    self.care_step -= 1
+                    changed = True
+            elif (
+                service.stepping
+                and self.step_start_reported - reported < service.step_up_threshold_points
+                and reported >= service.step_up_min_points
+            ):
+                level = max(self.care_step, self.step_completed) + 1  # a finished course is not repeated
+                if level <= TEAM:
+                    self.care_step = level
+                    self.next_followup_week = week + 1
+                    changed = True
+        if changed:
+            self.step_contacts = 0
+            self.step_start_reported = reported
 
     def case_review(self) -> None:
         """M15: the team shares goals and tasks and revisits open ruptures."""
@@ -649,6 +669,7 @@ class RefPatient(Agent):
             - mech.function_avoidance * self.avoidance
             + mech.function_self_efficacy * (self.self_efficacy - 0.5)
             + mech.function_pacing * self.pacing
+            + self.function_offset
         )
         f_target = min(max(f_target, 0.0), 100.0)
         self.function = min(max(self.function + mech.function_rate * (f_target - self.function), 0.0), 100.0)

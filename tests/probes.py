@@ -16,9 +16,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sim.core.encounters import FOLLOWUP, ON_DEMAND, Encounters, Requests
+from sim.core.encounters import COORDINATION, FOLLOWUP, ON_DEMAND, Encounters, Requests
 from sim.core.params import MechanismParams, PopulationParams, RunParams, ServiceParams
-from sim.core.state import DISENGAGED, GP_LED, IN_CARE, NEVER, WAITING
+from sim.core.state import DISENGAGED, GP_LED, IN_CARE, NEVER, THERAPY, WAITING
 from sim.engine.model import CareModel
 from sim.mechanisms import alliance, engagement, investigations, learning, pathways, recovery
 
@@ -29,16 +29,18 @@ LOW, MID, HIGH = 0.1, 0.5, 0.9
 """Levels of a [0, 1] driver compared by the probes."""
 
 MECHANISM_NAMES = frozenset(f.name for f in dataclasses.fields(MechanismParams))
+POPULATION_NAMES = frozenset(f.name for f in dataclasses.fields(PopulationParams))
 
 
 def probe_model(n: int = N, seed: int = 3, **changes: object) -> CareModel:
-    """A fresh, unrun model of ``n`` patients; ``changes`` name mechanism or service parameters."""
+    """A fresh, unrun model of ``n`` patients; ``changes`` name mechanism, population or service parameters."""
     mech = {k: v for k, v in changes.items() if k in MECHANISM_NAMES}
-    service = {k: v for k, v in changes.items() if k not in MECHANISM_NAMES}
+    population = {k: v for k, v in changes.items() if k in POPULATION_NAMES}
+    service = {k: v for k, v in changes.items() if k not in MECHANISM_NAMES | POPULATION_NAMES}
     return CareModel(
         dataclasses.replace(ServiceParams(), **service),
         run=RunParams(weeks=10),
-        population=PopulationParams(n_patients=n),
+        population=PopulationParams(n_patients=n, **population),
         mechanisms=dataclasses.replace(MechanismParams(), **mech),
         seed=seed,
         agents=False,
@@ -452,6 +454,19 @@ def function_target_contrast(trait: str, low: float, high: float, **changes: obj
     return at(high) - at(low)
 
 
+def function_spread(**changes: object) -> float:
+    """M19: range across patients of the functioning target when every modelled state is the same.
+
+    What is left is each patient's ``function_offset``: what the model leaves out (other illnesses,
+    conditioning, the demands of work and home)."""
+    m = probe_model(**changes)
+    p = m.patients
+    p.latent[:] = 12.0
+    for name in ("activity", "distress", "avoidance", "self_efficacy", "pacing"):
+        getattr(p, name)[:] = MID
+    return float(np.ptp(recovery.function_target(p, slice(None), m.mechanisms)))
+
+
 def activity_target_contrast(**changes: object) -> float:
     """M19 -> M10: activity after a week at avoidance 0.1 minus at 0.9 (no boom: symptoms at their usual level)."""
 
@@ -582,6 +597,24 @@ def review_share(reported: float, improvement: float, **changes: object) -> tupl
     p.step_start_reported[:] = reported + improvement
     pathways.review(p, np.full(p.n, reported), 8, m.service)
     return float((p.discharge_week == 8).mean()), float((p.care_step > GP_LED).mean())
+
+
+def course_finished(**changes: object) -> float:
+    """M17: share back in GP-led care after 12 contacts at the therapy step (week 5: no review due)."""
+    m = probe_model(**{"stepping": True, "review_interval_weeks": 8, **changes})
+    p = m.patients
+    p.status[:], p.care_start_week[:], p.care_step[:], p.step_contacts[:] = IN_CARE, 0, THERAPY, 12
+    pathways.review(p, np.full(p.n, 14.0), 5, m.service)
+    return float((p.care_step == GP_LED).mean())
+
+
+def coordination_due(week_in_care: int, **changes: object) -> float:
+    """M15: share of patients in care due a coordinator contact ``week_in_care`` weeks in (every 8 weeks)."""
+    m = probe_model(**{"coordinator_contact_interval_weeks": 8, **changes})
+    p = m.patients
+    p.status[:], p.care_start_week[:], p.next_followup_week[:] = IN_CARE, 0, 10_000
+    req = pathways.demand(p, week_in_care, m.service, m.mechanisms, m.streams)
+    return float((req.kind == COORDINATION).sum() / p.n)
 
 
 def waiting_trust_loss(**changes: object) -> float:

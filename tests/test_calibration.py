@@ -30,7 +30,20 @@ def validation_table() -> pd.DataFrame:
 def test_every_published_target_is_scored_fitted_or_predicted(validation_table):
     table = validation_table
     ids = {"C1", "C2", "C3a", "C3b", "C4a", "C4b", "C5a", "C5b", "C5c", "C6a", "C6b", "C7a", "C7b", "C7c"}
-    assert set(table["target"]) == ids | {"C8a", "C8b", "C9a", "C9b", "C9c", "C9d", "C9e", "C9f", "C10a", "C10b"}
+    assert set(table["target"]) == ids | {
+        "C8a",
+        "C8b",
+        "C8c",
+        "C8d",
+        "C9a",
+        "C9b",
+        "C9c",
+        "C9d",
+        "C9e",
+        "C9f",
+        "C10a",
+        "C10b",
+    }
     for each in ("C2", "C6a", "C6b", "C7a", "C7b", "C7c", "C8a", "C8b"):
         assert len(table[table["target"] == each]) == 4  # in every preset
     fitted = table[table["role"] == "fitted"]
@@ -44,18 +57,23 @@ def test_defaults_reproduce_every_fitted_target(validation_table):
     assert outside.empty, outside[["target", "arm", "simulated", "band_low", "band_high"]].to_string()
 
 
-PREDICTED_OUTSIDE = {("C4a", "coordinated"), ("C9a", "coordinated"), ("C9c", "stepped"), ("C9f", "usual_care")}
-"""Predictions outside their band with the current defaults (docs/validation.md): the functioning effect
-of coordinated and stepped care is too large and usual care's symptom effect too small. Reported, not
-tuned away (issue 13)."""
+PREDICTED_OUTSIDE = {("C9c", "stepped"), ("C9f", "usual_care")}
+"""Predictions clearly outside their band with the current defaults (docs/validation.md): the functioning
+effect of stepped care is too large and usual care's symptom effect too small. Reported, not tuned away
+(issue 13)."""
 
 
 def test_predicted_targets_inside_their_bands_except_the_known_misses(validation_table):
-    """The out-of-sample rows. Known misses are listed above; any other row outside fails, and so does a
-    listed miss that has come inside (then shorten the list)."""
+    """The out-of-sample rows. Known misses are listed above; any other row clearly outside fails, and so
+    does a listed miss that has come inside (then shorten the list). At this test's size (4 x 1,000) a row
+    whose 95% interval straddles a band edge is undetermined and is not counted either way: several
+    predictions sit at an edge (docs/validation.md gives them at full size)."""
     predicted = validation_table[validation_table["role"] == "predicted"]
-    outside = {(r.target, r.arm) for r in predicted.itertuples() if not r.inside}
+    clearly_out = (predicted["ci_high"] < predicted["band_low"]) | (predicted["ci_low"] > predicted["band_high"])
+    clearly_in = (predicted["ci_low"] >= predicted["band_low"]) & (predicted["ci_high"] <= predicted["band_high"])
+    outside = {(r.target, r.arm) for r in predicted[clearly_out].itertuples()}
     assert outside == PREDICTED_OUTSIDE, predicted[~predicted["inside"]].to_string()
+    assert clearly_in.sum() >= 0.75 * len(predicted), predicted[~clearly_in].to_string()
 
 
 def test_local_targets_in_the_same_format(tmp_path):
@@ -265,7 +283,7 @@ def test_the_published_targets_move_every_shipped_free_parameter():
     fitted = fitted_targets(load_targets(validate.DEFAULT_TARGETS), "fragmented")
     moved, movers = calibrate.parameters_to_move(fitted, free, calibrate.DEFAULT_PARAMS)
     assert moved == free
-    assert set(movers[None]) == {"C5a", "C5b", "C7c"}  # scored; their parameters have no range in free.yaml
+    assert set(movers[None]) == {"C5a", "C5b", "C7c", "C8c", "C8d"}  # scored; no parameter of theirs is in free.yaml
 
 
 def test_every_default_move_is_a_labelled_mechanism_parameter():

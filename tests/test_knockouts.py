@@ -36,6 +36,8 @@ from probes import (
     avoidance_week,
     booked_trust,
     case_review_repairs,
+    coordination_due,
+    course_finished,
     dismissed_in_week,
     distress_after,
     dropout_contrast,
@@ -44,6 +46,7 @@ from probes import (
     feedback_repair,
     feedback_validation,
     flare_contrast,
+    function_spread,
     function_target_contrast,
     lapse_cost,
     latent_after,
@@ -73,7 +76,7 @@ from probes import (
 )
 
 from sim.core.encounters import FOLLOWUP, ON_DEMAND
-from sim.core.params import MechanismParams, ServiceParams
+from sim.core.params import MechanismParams, PopulationParams, ServiceParams
 from sim.core.state import NEVER
 
 
@@ -230,6 +233,8 @@ TABLE = [  # M id, what the probe measures, parameters off, probe(**changes) -> 
              lambda **k: lost_referral_trust(0.0, **k) - lost_referral_trust(1.0, **k), 0.02),
     Knockout("M15", "share of open ruptures repaired at a case review", {"case_review_repair": 0.0},
              case_review_repairs, 0.1),
+    Knockout("M15", "share due a coordinator contact, 16 minus 64 weeks into care", {"coordination_weeks": 0},
+             lambda **k: coordination_due(16, **k) - coordination_due(64, **k), 0.9),
     # M16 reflection and feedback
     Knockout("M16", "validation propensity gained in a week of feedback", {"learning_per_week": 0.0},
              lambda **k: reflection("validation", True, **k), 0.001),
@@ -247,6 +252,11 @@ TABLE = [  # M id, what the probe measures, parameters off, probe(**changes) -> 
              lambda **k: review_share(14.0, 0.0, **{"stepping": True, **k})[1], 0.9),
     Knockout("M17", "share discharged at a review reporting PHQ-15 4", {"discharge_below_points": 0.0},
              lambda **k: review_share(4.0, 0.0, **k)[0], 0.9),
+    Knockout("M17", "share back in GP-led care after a full course at the therapy step", {"step_course_contacts": 0},
+             course_finished, 0.9),
+    Knockout("M17", "share stepped up without improvement, reporting PHQ-15 14 minus 8", {"step_up_min_points": 0.0},
+             lambda **k: review_share(14.0, 0.0, **{"stepping": True, **k})[1]
+             - review_share(8.0, 0.0, **{"stepping": True, **k})[1], 0.9),
     # M18 capacity and waiting
     Knockout("M18", "trust lost in a week on the waiting list", {"waiting_trust_drop": 0.0},
              waiting_trust_loss, 0.005),
@@ -272,6 +282,8 @@ TABLE = [  # M id, what the probe measures, parameters off, probe(**changes) -> 
              lambda **k: function_target_contrast("pacing", LOW, HIGH, **k), 2.0),
     Knockout("M19", "functioning target, self-efficacy 0.9 minus 0.1", {"function_self_efficacy": 0.0},
              lambda **k: function_target_contrast("self_efficacy", LOW, HIGH, **k), 2.0),
+    Knockout("M19", "range of the functioning target across patients in the same modelled state (F points)",
+             {"function_offset_sd": 0.0}, function_spread, 20.0),
     Knockout("M19", "activity, avoidance 0.1 minus 0.9", {"activity_avoidance": 0.0},
              activity_target_contrast, 0.01),
 ]
@@ -296,5 +308,5 @@ def test_the_table_covers_every_mechanism_once_per_parameter():
     assert {row.mechanism for row in TABLE} == {f"M{i}" for i in range(1, 20)}
     ids = [row_id(row) for row in TABLE]
     assert len(ids) == len(set(ids))
-    known = {f.name for cls in (MechanismParams, ServiceParams) for f in dataclasses.fields(cls)}
+    known = {f.name for cls in (MechanismParams, PopulationParams, ServiceParams) for f in dataclasses.fields(cls)}
     assert {name for row in TABLE for name in row.off} <= known

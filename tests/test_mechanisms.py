@@ -31,7 +31,7 @@ from probes import (
 
 from sim.core.encounters import FOLLOWUP, INTAKE, Encounters, Requests
 from sim.core.params import MechanismParams, PopulationParams, RunParams, ServiceParams, WorkforceParams
-from sim.core.state import DISENGAGED, IN_CARE, NOT_PRESENTED, WAITING
+from sim.core.state import DISENGAGED, GP_LED, IN_CARE, NOT_PRESENTED, TEAM, THERAPY, WAITING
 from sim.engine.metrics import patient_table
 from sim.engine.model import CareModel
 from sim.mechanisms import alliance, engagement, pathways, recovery
@@ -312,6 +312,44 @@ def test_m17_stepping_moves_non_improvers_to_therapy():
     assert therapy(flat) == 0
     assert therapy(stepped) > 0
     assert (stepped.patients.care_step > 0).sum() > 0
+
+
+def test_m17_a_stepped_up_level_is_a_course_that_is_not_repeated():
+    """After its course a patient is back in GP-led care; a later step-up goes above what was finished."""
+    m = probe_model(stepping=True, review_interval_weeks=8)
+    p = m.patients
+    p.status[:], p.care_start_week[:], p.care_step[:] = IN_CARE, 0, THERAPY
+    p.step_contacts[:] = m.service.step_course_contacts
+    pathways.review(p, np.full(p.n, 14.0), 5, m.service)  # no review due: the course just ends
+    assert (p.care_step == GP_LED).all() and (p.step_completed == THERAPY).all() and (p.step_contacts == 0).all()
+    pathways.review(p, np.full(p.n, 14.0), 8, m.service)  # review, no improvement: the team, not therapy again
+    assert (p.care_step == TEAM).all()
+    p.care_step[:], p.step_completed[:] = GP_LED, TEAM
+    pathways.review(p, np.full(p.n, 14.0), 16, m.service)  # every course done: stays GP-led
+    assert (p.care_step == GP_LED).all()
+    open_ended = probe_model(stepping=True, review_interval_weeks=8, step_course_contacts=0)
+    q = open_ended.patients
+    q.status[:], q.care_start_week[:], q.care_step[:], q.step_contacts[:] = IN_CARE, 0, THERAPY, 50
+    pathways.review(q, np.full(q.n, 14.0), 5, open_ended.service)
+    assert (q.care_step == THERAPY).all()
+
+
+def test_m17_stepped_care_with_courses_uses_fewer_therapy_sessions_than_open_ended_steps():
+    courses = simulate(stepping=True, review_interval_weeks=8, weeks=80)
+    open_ended = simulate(stepping=True, review_interval_weeks=8, step_course_contacts=0, weeks=80)
+    therapy = lambda m: int(m.patients.visits[:, 2:4].sum())  # noqa: E731
+    assert 0 < therapy(courses) < therapy(open_ended)
+
+
+def test_m19_functioning_has_a_part_of_its_own_so_baseline_symptoms_do_not_fix_it():
+    """With the offset, baseline functioning is related to baseline symptoms but far from a copy of them."""
+
+    def baseline_r(sd: float) -> float:
+        m = probe_model(n=4000, function_offset_sd=sd)
+        return float(np.corrcoef(m.patients.function, m.patients.symptoms)[0, 1])
+
+    assert baseline_r(0.0) < -0.75  # symptoms, activity and distress alone: nearly a copy
+    assert -0.65 < baseline_r(PopulationParams().function_offset_sd) < -0.3  # C8c's band
 
 
 def test_m17_discharge_threshold_discharges_the_well():

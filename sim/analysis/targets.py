@@ -90,6 +90,10 @@ METRICS: dict[str, Metric] = {
     "change_correlation": _change_correlation,  # r(change in functioning, change in symptoms) (C8)
     "function_gain_without_symptom_gain": _function_gain_without_symptom_gain,  # share, of patients whose
     # PHQ-15 did not fall by 3 points, whose functioning rose by 10 or more (C8)
+    "baseline_correlation": lambda arm, _ref, _years: float(
+        arm["function_baseline"].corr(arm["symptoms_baseline"])
+    ),  # r(functioning, PHQ-15) at entry (C8c)
+    "wsas_baseline_sd": lambda arm, _ref, _years: float(arm["wsas_baseline"].std()),  # spread at entry (C8d)
     "therapy_visits_per_patient": lambda arm, _ref, _years: float(
         (arm["visits_psychologist"] + arm["visits_physiotherapist"]).mean()
     ),  # over the whole run (C10)
@@ -153,7 +157,8 @@ MOVES: dict[str, tuple[str, ...]] = {
     "function_gain_without_symptom_gain": ("mechanisms.function_per_symptom_point",),  # C8b
 }
 """Default ``moves`` per metric (or patient column); a metric absent here (costs, floors, effect sizes,
-therapy visits) moves nothing unless its target or file names parameters with ``moves:``."""
+therapy visits, the baseline spread set by ``population.function_offset_sd``) moves nothing unless its
+target or file names parameters with ``moves:``."""
 
 
 @dataclass(frozen=True)

@@ -196,6 +196,7 @@ _J_HAZARD = "judgement: log-hazard of about 1.5 per unit, a strong but not overw
 _J_PRESET = "judgement: a middle value; the care-model presets set their own"
 _J_C1 = "judgement: tuned by hand to C1 (alliance partly the patient's own)"
 _J_C34 = "judgement: tuned by hand to C3 and C4"
+_J_C8CD = "judgement: tuned by hand to C8c and C8d (baseline spread of functioning, its link with symptoms)"
 _J_FIRST_FIT = "judgement: the first round's fit (partly to C4, no longer a fitting target); kept, not refitted"
 _J_M19 = "judgement: fear-avoidance model (Vlaeyen & Linton 2000); a modest share per week or event"
 _J_M15 = "judgement: no arm fitted to usual care offers brief courses; open to refit with service data"
@@ -307,6 +308,10 @@ class PopulationParams:
     initial_avoidance: float = level(0.2, _J_START)  # at zero catastrophising, referred mean severity
     initial_avoidance_catastrophising: float = nonneg(0.5, 1.0, "level per unit catastrophising", _J_START)
     initial_avoidance_severity: float = nonneg(0.15, 1.0, "level per unit severity", _J_START)
+    # M19: the part of functioning set by what the model leaves out (other illnesses, physical
+    # conditioning, the demands of work and home): a constant per patient, normal with mean 0.
+    # Without it functioning would be a near-copy of symptoms at baseline (r = -0.84, WSAS SD 4).
+    function_offset_sd: float = nonneg(18.0, 100.0, "F points", _J_C8CD)
 
 
 @dataclass(frozen=True)
@@ -422,6 +427,22 @@ class ServiceParams:
         "Physio4FMD 5 sessions (Nielsen et al. 2017, JNNP 88:484)",
     )  # mean sessions in a brief course (at least one)
     coordinator_contact_interval_weeks: int = count(0, 104, "weeks", _J_PRESET)  # coordinator check-in; 0 = none
+    # ... for the first this-many weeks of care (0 = as long as care lasts): care management is a programme.
+    coordination_weeks: int = count(
+        52,
+        520,
+        "weeks",
+        "literature: care management for up to 12 months in IMPACT (Unützer et al. 2002, JAMA 288:2836)",
+    )
+    # M17 content: a stepped-up level (therapy, then the multidisciplinary team) is a course of this many
+    # follow-up contacts, after which the patient returns to GP-led care; 0 = open-ended.
+    step_course_contacts: int = count(
+        12,
+        104,
+        "contacts",
+        "literature: a course, not open-ended care: 12 sessions in PISO (Sattel et al. 2012, "
+        "Br J Psychiatry 200:60); brief CBT for MUS 6-12 (Kroenke 2007, Psychosom Med 69:881)",
+    )
     pacing_guidance: bool = switch(True, _J_PRESET)  # clinicians give pacing advice in encounters (M10)
     feedback: bool = switch(False, _J_PRESET)  # routine outcome monitoring + supervision (M16)
     stepping: bool = switch(False, _J_PRESET)  # outcome-based stepping up (M17)
@@ -436,6 +457,8 @@ class ServiceParams:
     review_interval_weeks: int = count(12, 104, "weeks", _J_PRESET, lo=1)  # outcome review (step up / down / discharge)
     # Reported improvement below this at a review -> step up.
     step_up_threshold_points: float = points(3.0, LIT_PHQ15 + ": 3 points is a meaningful change")
+    # ... and only if the reported PHQ-15 is still at least this: mild symptoms stay at the step they are at.
+    step_up_min_points: float = points(10.0, LIT_PHQ15 + ": the medium-severity cut-point 10")
     # Reported PHQ-15 at or below this at a review -> step down / discharge.
     discharge_below_points: float = points(6.0, LIT_PHQ15 + ": just above the low-severity cut-point 5")
 
@@ -980,6 +1003,9 @@ LABELS: dict[str, str] = {
     "ServiceParams.p_psychosocial_offer_per_visit": "Chance a GP visit offers a brief psychological or physio course",
     "ServiceParams.therapy_course_sessions": "Sessions in a brief course (mean)",
     "ServiceParams.coordinator_contact_interval_weeks": "Interval between care-coordinator check-ins",
+    "ServiceParams.step_course_contacts": "Contacts in a stepped-up course (therapy or team)",
+    "ServiceParams.coordination_weeks": "Length of the care-coordination programme",
+    "ServiceParams.step_up_min_points": "Symptom score below which nobody is stepped up",
     "ServiceParams.pacing_guidance": "Clinicians give pacing advice",
     "ServiceParams.feedback": "Routine outcome monitoring with supervision",
     "ServiceParams.stepping": "Stepping care up or down on outcomes",

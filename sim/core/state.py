@@ -156,6 +156,8 @@ class PatientState:
         # --- engagement and pathway ---
         self.status = np.full(n, NOT_PRESENTED, np.int8)
         self.care_step = np.full(n, GP_LED, np.int8)  # GP_LED, THERAPY or TEAM (M17)
+        self.step_contacts = np.zeros(n, np.int32)  # follow-ups at the current stepped-up level (M17 course)
+        self.step_completed = np.full(n, GP_LED, np.int8)  # highest level whose course is done, this episode
         self.lead = np.full((n, N_ROLES), -1, np.int32)  # named lead clinician per role (M15)
         self.next_followup_week = np.full(n, NEVER, np.int32)
         self.referral_due_week = np.full(n, NEVER, np.int32)  # pending specialist referral
@@ -210,6 +212,9 @@ class PatientState:
             hi,
         )
         self.explanation_received = np.zeros(n)  # clearest explanation had so far, 0–1 (M3 -> M15 uptake)
+
+        # --- M19 functioning set by what the model leaves out (drawn after avoidance: draws above unchanged) ---
+        self.function_offset = pop.function_offset_sd * gen.standard_normal(n)  # F points, constant
 
 
 def apply_campaign(p: PatientState, service: ServiceParams) -> None:

@@ -8,7 +8,8 @@ Streams: ``Stream.DROPOUT``, ``REPRESENT``, ``EMERGENCY``, ``EMERGENCY_TEST``.
 State read: ``status``, ``trust``, ``progress``, ``distress``, ``uncertainty``,
 ``in_flare``, ``dismissed_week``; the current dyad's alliance and open rupture.
 State written: ``status``, ``dropout_week``, ``ever_disengaged``,
-``presentation_week``, ``lead``, ``care_step``, ``team`` and the latest dyad
+``presentation_week``, ``lead``, ``care_step``, ``step_contacts``,
+``step_completed``, ``team`` and the latest dyad
 (a shopper moves to the next team), pending appointments
 (``next_followup_week``, ``referral_due_week``, ``specialist_visits_left``,
 ``therapy_sessions_left``),
@@ -80,6 +81,8 @@ def represent(p: PatientState, d: DyadState, week: int, mech: MechanismParams, s
     p.presentation_week[back] = week
     p.lead[back] = -1
     p.care_step[back] = GP_LED
+    p.step_contacts[back] = 0
+    p.step_completed[back] = GP_LED  # a new episode of care elsewhere
     p.team[back] += 1  # the next team of each role (teams are taken modulo their number)
     d.forget_current(back)
 

@@ -14,7 +14,7 @@ Streams: ``Stream.FOLLOWUP_KEPT``, ``ON_DEMAND``, ``EPISODE_LENGTH``,
 ``REFERRAL_LOST``, ``REFERRAL_DELAY``, ``CASE_REVIEW_REPAIR``,
 ``PSYCHOSOCIAL_OFFER``, ``PSYCHOSOCIAL_UPTAKE``, ``COURSE_LENGTH``.
 State read: ``status``, ``presentation_week``, ``care_step``,
-``therapy_role``, ``team``, ``lead``, ``distress``, ``in_flare``,
+``step_contacts``, ``step_completed``, ``therapy_role``, ``team``, ``lead``, ``distress``, ``in_flare``,
 ``uncertainty``, ``trust``, ``explanation_received``, reported symptoms (M6);
 clinicians' ``by_role`` and
 ``capacity``; dyads' goals, tasks and ruptures.
@@ -22,7 +22,7 @@ State written: ``status``, schedules (``next_followup_week``,
 ``referral_due_week``, ``specialist_visits_left``, ``next_specialist_week``,
 ``care_start_week``, ``discharge_week``, ``therapy_sessions_left``,
 ``next_therapy_week``, ``psychosocial_offered``), ``care_step``,
-``step_start_reported``, ``lead``, ``trust``, counters (``missed_followups``,
+``step_contacts``, ``step_completed``, ``step_start_reported``, ``lead``, ``trust``, counters (``missed_followups``,
 ``referrals``, ``psychosocial_uptakes``, ``waiting_weeks``, ``cost``); dyads'
 goals and tasks at case
 reviews.
@@ -119,7 +119,8 @@ def demand(
     5. A due session of a brief psychological or physiotherapy course is
        requested (M15 content).
     6. A care-coordinator contact falls due every
-       ``coordinator_contact_interval_weeks`` of care (M15 content).
+       ``coordinator_contact_interval_weeks`` of care, for the first
+       ``coordination_weeks`` of care (0 = as long as care lasts; M15 content).
     7. Anyone else in care may ask for an on-demand GP contact, more often when
        distressed or in a flare.
     """
@@ -164,6 +165,8 @@ def demand(
     if interval > 0:
         weeks_in = week - p.care_start_week
         coordination = in_care & (kind < 0) & (weeks_in > 0) & (weeks_in % interval == 0)
+        if service.coordination_weeks > 0:
+            coordination &= weeks_in <= service.coordination_weeks  # the programme has a set length
         role[coordination], kind[coordination] = COORDINATOR, COORDINATION
 
     free = in_care & (kind < 0)
@@ -260,6 +263,9 @@ def advance_schedules(enc: Encounters, p: PatientState, week: int, service: Serv
     p.therapy_sessions_left[course] -= 1
     p.next_therapy_week[course] = week + max(round(service.therapy_interval_weeks), 1)
 
+    stepped_up = enc.patient[(enc.kind == FOLLOWUP) & (p.care_step[enc.patient] > GP_LED)]
+    p.step_contacts[stepped_up] += 1
+
     # The first clinician seen in each role becomes the named lead (M15).
     at = enc.patient * N_ROLES + enc.role
     lead = p.lead.ravel()
@@ -354,30 +360,39 @@ def offer_psychosocial(
 def review(p: PatientState, reported: np.ndarray, week: int, service: ServiceParams) -> None:
     """Outcome review on reported symptoms: step up, step down, discharge (M17).
 
-    Every ``review_interval_weeks`` of care, a patient whose reported PHQ-15 is
-    at or below ``discharge_below_points`` steps down a level, or is discharged
-    from GP-led care. With ``stepping`` on, a patient whose reported
-    improvement since the step began is below ``step_up_threshold_points`` steps
-    up (GP -> therapy -> multidisciplinary team).
+    A stepped-up level is a course: after ``step_course_contacts`` follow-ups
+    at it (0 = open-ended) the patient returns to GP-led care. Every
+    ``review_interval_weeks`` of care, a patient whose reported PHQ-15 is at or
+    below ``discharge_below_points`` steps down a level, or is discharged from
+    GP-led care. With ``stepping`` on, a patient whose reported improvement
+    since the step began is below ``step_up_threshold_points`` and who still
+    reports at least ``step_up_min_points`` steps up
+    (GP -> therapy -> multidisciplinary team), to the level above the highest
+    course already finished in this episode of care.
     """
     in_care = p.status == IN_CARE
+    course = service.step_course_contacts
+    done = in_care & (p.care_step > GP_LED) & (p.step_contacts >= course) if course > 0 else np.zeros(p.n, bool)
+    p.step_completed[done] = np.maximum(p.step_completed[done], p.care_step[done])
+    p.care_step[done] = GP_LED
     weeks_in = week - p.care_start_week
     due = in_care & (weeks_in > 0) & (weeks_in % service.review_interval_weeks == 0)
-    if not due.any():
-        return
     well = due & (reported <= service.discharge_below_points)
     discharge = well & (p.care_step == GP_LED)
     p.status[discharge] = DISCHARGED
     p.discharge_week[discharge] = week
     step_down = well & (p.care_step > GP_LED)
     p.care_step[step_down] -= 1
-    changed = step_down
+    changed = done | step_down
     if service.stepping:
         improvement = p.step_start_reported - reported
-        up = due & ~well & (improvement < service.step_up_threshold_points) & (p.care_step < TEAM)
-        p.care_step[up] += 1
+        level = np.maximum(p.care_step, p.step_completed) + 1  # a finished course is not repeated
+        stuck = (improvement < service.step_up_threshold_points) & (reported >= service.step_up_min_points)
+        up = due & ~well & stuck & (level <= TEAM)
+        p.care_step[up] = level[up]
         p.next_followup_week[up] = week + 1
         changed = changed | up
+    p.step_contacts[changed] = 0
     p.step_start_reported[changed] = reported[changed]
 
 

@@ -12,7 +12,7 @@ Parameters (:class:`~sim.core.params.MechanismParams`): ``adherence_*``
 Streams: ``Stream.FLARE``, ``FLARE_SIZE`` (M9), ``FLUCTUATION`` (M9, normal);
 all care-independent.
 State read: status, trust, self-efficacy, expectation, distress, uncertainty,
-catastrophising, stress reactivity, pacing, baseline severity, the current
+catastrophising, stress reactivity, pacing, baseline severity, function offset, the current
 dyad's tasks and bond, who was seen this week.
 State written: adherence, activity,
 activity_rise, flare_load, in_flare, flares, latent, fluctuation, symptoms,
@@ -239,6 +239,8 @@ def function_target(p: PatientState, idx: Index, mech: MechanismParams) -> np.nd
 
     Latent severity, not this week's symptoms: a bad week does not undo a
     person's roles, and symptoms and disability are related but distinct.
+    Each patient's ``function_offset`` carries what the model leaves out
+    (other illnesses, conditioning, the demands of work and home).
     """
     target = (
         FUNCTION_MAX
@@ -248,6 +250,7 @@ def function_target(p: PatientState, idx: Index, mech: MechanismParams) -> np.nd
         - mech.function_avoidance * p.avoidance[idx]
         + mech.function_self_efficacy * (p.self_efficacy[idx] - MIDPOINT)
         + mech.function_pacing * p.pacing[idx]
+        + p.function_offset[idx]
     )
     return np.clip(target, 0.0, FUNCTION_MAX)
 
