@@ -478,22 +478,27 @@ class RefPatient(Agent):
 
     def offer_psychosocial(self) -> None:
         """M15 content: once, a GP may offer a brief course; uptake rises with trust and explanation (M5, M3)."""
-        service, mech, week = self.model.service, self.model.mechanisms, self.model.week
+        service, week = self.model.service, self.model.week
         if not self.seen or self.request[0] != GP or self.status != IN_CARE or self.psychosocial_offered:
             return
         if not self.u(Stream.PSYCHOSOCIAL_OFFER) < service.p_psychosocial_offer_per_visit:
             return
         self.psychosocial_offered = True
+        if self.u(Stream.PSYCHOSOCIAL_UPTAKE) < self.uptake_chance():
+            mean_extra = max(service.therapy_course_sessions - 1.0, 0.0)
+            self.therapy_sessions_left = 1 + math.floor(-math.log1p(-self.u(Stream.COURSE_LENGTH)) * mean_extra)
+            self.next_therapy_week = week + 1
+            self.psychosocial_uptakes += 1
+
+    def uptake_chance(self) -> float:
+        """M15 (M5, M3): chance of taking up psychosocial care when it is proposed."""
+        mech = self.model.mechanisms
         x = (
             mech.uptake_logodds
             + mech.uptake_trust * (self.trust - 0.5)
             + mech.uptake_explanation * (self.explanation_received - 0.5)
         )
-        if self.u(Stream.PSYCHOSOCIAL_UPTAKE) < logistic(x):
-            mean_extra = max(service.therapy_course_sessions - 1.0, 0.0)
-            self.therapy_sessions_left = 1 + math.floor(-math.log1p(-self.u(Stream.COURSE_LENGTH)) * mean_extra)
-            self.next_therapy_week = week + 1
-            self.psychosocial_uptakes += 1
+        return logistic(x)
 
     def review(self, reported: float) -> None:
         """M17: outcome review on reported symptoms: step down or discharge the well, step up the stuck."""
@@ -521,7 +526,7 @@ class RefPatient(Agent):
                 and reported >= service.step_up_min_points
             ):
                 level = max(self.care_step, self.step_completed) + 1  # a finished course is not repeated
-                if level <= TEAM:
+                if level <= TEAM and self.u(Stream.STEP_UPTAKE) < self.uptake_chance():
                     self.care_step = level
                     self.next_followup_week = week + 1
                     changed = True

@@ -591,12 +591,21 @@ def feedback_repair(**changes: object) -> float:
 
 def review_share(reported: float, improvement: float, **changes: object) -> tuple[float, float]:
     """M17: shares discharged and stepped up at a review of patients in GP-led care 8 weeks in."""
-    m = probe_model(**{"review_interval_weeks": 8, **changes})
+    m = probe_model(**{"review_interval_weeks": 8, "uptake_logodds": 50.0, **changes})  # a step is always taken
     p = m.patients
     p.status[:], p.care_start_week[:], p.care_step[:] = IN_CARE, 0, GP_LED
     p.step_start_reported[:] = reported + improvement
-    pathways.review(p, np.full(p.n, reported), 8, m.service)
+    pathways.review(p, np.full(p.n, reported), 8, m.service, m.mechanisms, m.streams)
     return float((p.discharge_week == 8).mean()), float((p.care_step > GP_LED).mean())
+
+
+def step_uptake(trust: float, **changes: object) -> float:
+    """M17 (M5): share taking up the therapy step proposed at a review (no improvement, PHQ-15 14)."""
+    m = probe_model(**{"stepping": True, "review_interval_weeks": 8, **changes})
+    p = m.patients
+    p.status[:], p.care_start_week[:], p.step_start_reported[:], p.trust[:] = IN_CARE, 0, 14.0, trust
+    pathways.review(p, np.full(p.n, 14.0), 8, m.service, m.mechanisms, m.streams)
+    return float((p.care_step > GP_LED).mean())
 
 
 def course_finished(**changes: object) -> float:
@@ -604,7 +613,7 @@ def course_finished(**changes: object) -> float:
     m = probe_model(**{"stepping": True, "review_interval_weeks": 8, **changes})
     p = m.patients
     p.status[:], p.care_start_week[:], p.care_step[:], p.step_contacts[:] = IN_CARE, 0, THERAPY, 12
-    pathways.review(p, np.full(p.n, 14.0), 5, m.service)
+    pathways.review(p, np.full(p.n, 14.0), 5, m.service, m.mechanisms, m.streams)
     return float((p.care_step == GP_LED).mean())
 
 

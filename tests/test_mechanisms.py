@@ -316,22 +316,40 @@ def test_m17_stepping_moves_non_improvers_to_therapy():
 
 def test_m17_a_stepped_up_level_is_a_course_that_is_not_repeated():
     """After its course a patient is back in GP-led care; a later step-up goes above what was finished."""
-    m = probe_model(stepping=True, review_interval_weeks=8)
+    m = probe_model(stepping=True, review_interval_weeks=8, uptake_logodds=50.0)  # everyone takes a step up
     p = m.patients
     p.status[:], p.care_start_week[:], p.care_step[:] = IN_CARE, 0, THERAPY
     p.step_contacts[:] = m.service.step_course_contacts
-    pathways.review(p, np.full(p.n, 14.0), 5, m.service)  # no review due: the course just ends
+    pathways.review(p, np.full(p.n, 14.0), 5, m.service, m.mechanisms, m.streams)  # no review due: the course just ends
     assert (p.care_step == GP_LED).all() and (p.step_completed == THERAPY).all() and (p.step_contacts == 0).all()
-    pathways.review(p, np.full(p.n, 14.0), 8, m.service)  # review, no improvement: the team, not therapy again
+    pathways.review(
+        p, np.full(p.n, 14.0), 8, m.service, m.mechanisms, m.streams
+    )  # review, no improvement: the team, not therapy again
     assert (p.care_step == TEAM).all()
     p.care_step[:], p.step_completed[:] = GP_LED, TEAM
-    pathways.review(p, np.full(p.n, 14.0), 16, m.service)  # every course done: stays GP-led
+    pathways.review(p, np.full(p.n, 14.0), 16, m.service, m.mechanisms, m.streams)  # every course done: stays GP-led
     assert (p.care_step == GP_LED).all()
     open_ended = probe_model(stepping=True, review_interval_weeks=8, step_course_contacts=0)
     q = open_ended.patients
     q.status[:], q.care_start_week[:], q.care_step[:], q.step_contacts[:] = IN_CARE, 0, THERAPY, 50
-    pathways.review(q, np.full(q.n, 14.0), 5, open_ended.service)
+    pathways.review(q, np.full(q.n, 14.0), 5, open_ended.service, open_ended.mechanisms, open_ended.streams)
     assert (q.care_step == THERAPY).all()
+
+
+def test_m17_a_step_up_is_taken_up_more_with_trust_and_a_clear_explanation():
+    """The step is psychosocial care: receptiveness grows with trust (M5) and explanation (M3)."""
+
+    def share_up(trust: float, explanation: float) -> float:
+        m = probe_model(stepping=True, review_interval_weeks=8)
+        p = m.patients
+        p.status[:], p.care_start_week[:], p.step_start_reported[:] = IN_CARE, 0, 14.0
+        p.trust[:], p.explanation_received[:] = trust, explanation
+        pathways.review(p, np.full(p.n, 14.0), 8, m.service, m.mechanisms, m.streams)
+        return float((p.care_step > GP_LED).mean())
+
+    assert share_up(0.8, 0.5) > share_up(0.2, 0.5) + 0.1
+    assert share_up(0.5, 0.9) > share_up(0.5, 0.1) + 0.1
+    assert 0.0 < share_up(0.2, 0.1) < share_up(0.8, 0.9) < 1.0
 
 
 def test_m17_stepped_care_with_courses_uses_fewer_therapy_sessions_than_open_ended_steps():

@@ -49,6 +49,7 @@ class Stream(StrEnum):
     PSYCHOSOCIAL_OFFER = "psychosocial_offer"  # M15 a GP offers a brief course (pathways)
     PSYCHOSOCIAL_UPTAKE = "psychosocial_uptake"  # M15/M5/M3 the patient takes it up (pathways)
     COURSE_LENGTH = "course_length"  # M15 sessions in the course (pathways)
+    STEP_UPTAKE = "step_uptake"  # M17/M5/M3 a stepped-up patient takes up psychosocial care (pathways)
     FLARE = "flare"  # M9 a flare starts (recovery)
     FLARE_SIZE = "flare_size"  # M9 how big it is (recovery)
     EMERGENCY = "emergency"  # M13/M18 emergency attendance (engagement)

@@ -170,7 +170,7 @@ class CareSystem:
         reported = alliance.reported_symptoms(p, d, mech)
         pathways.refer(enc, reported, p, week, service, mech, streams, self.costs.referral)
         pathways.offer_psychosocial(enc, p, week, service, mech, streams)
-        pathways.review(p, reported, week, service)
+        pathways.review(p, reported, week, service, mech, streams)
         repaired = pathways.case_review(p, d, week, service, mech, streams, self.costs.case_review)
         has_open = d.rupture_week[repaired] != NEVER
         rows, slots = np.nonzero(has_open)

@@ -12,7 +12,7 @@ ones; ``MechanismParams`` ``missed_followup_trust_drop``,
 Streams: ``Stream.FOLLOWUP_KEPT``, ``ON_DEMAND``, ``EPISODE_LENGTH``,
 ``ROUTE_LEAD``, ``ROUTE_PICK``, ``SLOT_TIEBREAK``, ``REFERRAL``,
 ``REFERRAL_LOST``, ``REFERRAL_DELAY``, ``CASE_REVIEW_REPAIR``,
-``PSYCHOSOCIAL_OFFER``, ``PSYCHOSOCIAL_UPTAKE``, ``COURSE_LENGTH``.
+``PSYCHOSOCIAL_OFFER``, ``PSYCHOSOCIAL_UPTAKE``, ``COURSE_LENGTH``, ``STEP_UPTAKE``.
 State read: ``status``, ``presentation_week``, ``care_step``,
 ``step_contacts``, ``step_completed``, ``therapy_role``, ``team``, ``lead``, ``distress``, ``in_flare``,
 ``uncertainty``, ``trust``, ``explanation_received``, reported symptoms (M6);
@@ -345,19 +345,36 @@ def offer_psychosocial(
     pat = pat[(p.status[pat] == IN_CARE) & ~p.psychosocial_offered[pat]]
     offered = pat[u_offer[pat] < service.p_psychosocial_offer_per_visit]
     p.psychosocial_offered[offered] = True
-    x = (
-        mech.uptake_logodds
-        + mech.uptake_trust * (p.trust[offered] - 0.5)
-        + mech.uptake_explanation * (p.explanation_received[offered] - 0.5)
-    )
-    took = offered[u_uptake[offered] < logistic(x)]
+    took = offered[u_uptake[offered] < uptake_chance(p, offered, mech)]
     mean_extra = max(service.therapy_course_sessions - 1.0, 0.0)
     p.therapy_sessions_left[took] = 1 + np.floor(-np.log1p(-u_length[took]) * mean_extra).astype(np.int32)
     p.next_therapy_week[took] = week + 1
     p.psychosocial_uptakes[took] += 1
 
 
-def review(p: PatientState, reported: np.ndarray, week: int, service: ServiceParams) -> None:
+def uptake_chance(p: PatientState, pat: np.ndarray, mech: MechanismParams) -> np.ndarray:
+    """M15 (M5, M3): the chance that patients ``pat`` take up psychosocial care when it is proposed.
+
+    "As trust grows, patients become more receptive to psychosocial
+    approaches": the log-odds rise with trust and with the clearest
+    explanation had so far.
+    """
+    x = (
+        mech.uptake_logodds
+        + mech.uptake_trust * (p.trust[pat] - 0.5)
+        + mech.uptake_explanation * (p.explanation_received[pat] - 0.5)
+    )
+    return logistic(x)
+
+
+def review(
+    p: PatientState,
+    reported: np.ndarray,
+    week: int,
+    service: ServiceParams,
+    mech: MechanismParams,
+    streams: Streams,
+) -> None:
     """Outcome review on reported symptoms: step up, step down, discharge (M17).
 
     A stepped-up level is a course: after ``step_course_contacts`` follow-ups
@@ -368,8 +385,12 @@ def review(p: PatientState, reported: np.ndarray, week: int, service: ServicePar
     since the step began is below ``step_up_threshold_points`` and who still
     reports at least ``step_up_min_points`` steps up
     (GP -> therapy -> multidisciplinary team), to the level above the highest
-    course already finished in this episode of care.
+    course already finished in this episode of care, if they take it up: the
+    step is psychosocial care, taken up as a brief course is
+    (:func:`uptake_chance`); one who declines stays where they are and is
+    proposed the step again at the next review.
     """
+    u_step = streams.uniform(Stream.STEP_UPTAKE, p.n)
     in_care = p.status == IN_CARE
     course = service.step_course_contacts
     done = in_care & (p.care_step > GP_LED) & (p.step_contacts >= course) if course > 0 else np.zeros(p.n, bool)
@@ -388,7 +409,9 @@ def review(p: PatientState, reported: np.ndarray, week: int, service: ServicePar
         improvement = p.step_start_reported - reported
         level = np.maximum(p.care_step, p.step_completed) + 1  # a finished course is not repeated
         stuck = (improvement < service.step_up_threshold_points) & (reported >= service.step_up_min_points)
-        up = due & ~well & stuck & (level <= TEAM)
+        proposed = np.flatnonzero(due & ~well & stuck & (level <= TEAM))
+        up = np.zeros(p.n, bool)
+        up[proposed] = u_step[proposed] < uptake_chance(p, proposed, mech)
         p.care_step[up] = level[up]
         p.next_followup_week[up] = week + 1
         changed = changed | up
