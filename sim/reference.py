@@ -674,9 +674,9 @@ class RefPatient(Agent):
             - mech.function_avoidance * self.avoidance
             + mech.function_self_efficacy * (self.self_efficacy - 0.5)
             + mech.function_pacing * self.pacing
-            + self.function_offset
-        )
-        f_target = min(max(f_target, 0.0), 100.0)
+        ) / 100.0
+        share = min(max(f_target, mech.function_scale_margin), 1.0 - mech.function_scale_margin)
+        f_target = 100.0 * logistic(logit(share) + self.function_offset)
         self.function = min(max(self.function + mech.function_rate * (f_target - self.function), 0.0), 100.0)
 
         if self.status != NOT_PRESENTED:

@@ -14,7 +14,7 @@ from conftest import ROOT, main_job
 
 from experiments import calibrate, validate
 from sim.analysis.experiment import run_experiment
-from sim.analysis.targets import MOVES, evaluate, fitted_targets, load_targets, loss
+from sim.analysis.targets import MOVES, effects_over_time, evaluate, fitted_targets, load_targets, loss
 from sim.core.files import PAUSE_VARIABLE, complete_folders
 from sim.core.params import LABELS, ConfigError, label, parameter_field
 
@@ -74,6 +74,20 @@ def test_predicted_targets_inside_their_bands_except_the_known_misses(validation
     outside = {(r.target, r.arm) for r in predicted[clearly_out].itertuples()}
     assert outside == PREDICTED_OUTSIDE, predicted[~predicted["inside"]].to_string()
     assert clearly_in.sum() >= 0.75 * len(predicted), predicted[~clearly_in].to_string()
+
+
+def test_effects_over_time_end_where_the_horizon_effect_sizes_are():
+    """The timeline's last week is the horizon: the same standardised differences as C9 (to the SD's ddof)."""
+    config = validate.validation_config(["run.replicates=3", "population.n_patients=500", "run.weeks=52"])
+    result = run_experiment(config)
+    table = evaluate(result, load_targets(validate.DEFAULT_TARGETS))
+    over_time = effects_over_time(result.weekly, "fragmented", weeks=(13, 26, 52))
+    assert set(over_time["week"]) == {13, 26, 52} and set(over_time["arm"]) == {"coordinated", "stepped", "usual_care"}
+    for target, arm, outcome in (("C9a", "coordinated", "function"), ("C9d", "stepped", "symptoms")):
+        horizon = table[(table["target"] == target) & (table["arm"] == arm)]["simulated"].item()
+        row = over_time[(over_time["arm"] == arm) & (over_time["outcome"] == outcome) & (over_time["week"] == 52)]
+        assert row["smd"].item() == pytest.approx(horizon, rel=2e-3)
+        assert row["ci_low"].item() < row["smd"].item() < row["ci_high"].item()
 
 
 def test_local_targets_in_the_same_format(tmp_path):

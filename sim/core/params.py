@@ -309,9 +309,10 @@ class PopulationParams:
     initial_avoidance_catastrophising: float = nonneg(0.5, 1.0, "level per unit catastrophising", _J_START)
     initial_avoidance_severity: float = nonneg(0.15, 1.0, "level per unit severity", _J_START)
     # M19: the part of functioning set by what the model leaves out (other illnesses, physical
-    # conditioning, the demands of work and home): a constant per patient, normal with mean 0.
-    # Without it functioning would be a near-copy of symptoms at baseline (r = -0.84, WSAS SD 4).
-    function_offset_sd: float = nonneg(18.0, 100.0, "F points", _J_C8CD)
+    # conditioning, the demands of work and home): a constant per patient, normal with mean 0, on the
+    # log-odds scale of functioning. Without it functioning would be a near-copy of symptoms at
+    # baseline (r = -0.84, WSAS SD 4).
+    function_offset_sd: float = nonneg(0.8, 5.0, "log-odds of functioning", _J_C8CD)
 
 
 @dataclass(frozen=True)
@@ -583,6 +584,9 @@ class MechanismParams:
     function_self_efficacy: float = nonneg(15.0, 100.0, "F points per unit", _J_EFFECT)  # above 0.5
     function_pacing: float = nonneg(10.0, 100.0, "F points", _J_EFFECT)  # at full pacing skill: steadier days
     function_rate: float = prob(0.1, _J_SHARE, "share of the gap per week")  # to target functioning
+    # The functioning the modelled states allow stays this share of the scale from either end, before each
+    # patient's own part (log-odds) spreads it: so no one sits at exactly 0 or 100.
+    function_scale_margin: float = prob(0.02, "judgement: 2 points of 100, below the scale's resolution", "share")
     # Activity target: base + weight x self-efficacy x (1 - S/30) + weight x adherence - weight x avoidance.
     activity_base: float = level(0.15, "judgement: the first build's activity target")
     activity_self_efficacy: float = nonneg(0.6, 1.0, "activity per unit", "judgement: the first build's value")

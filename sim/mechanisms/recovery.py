@@ -239,10 +239,13 @@ def function_target(p: PatientState, idx: Index, mech: MechanismParams) -> np.nd
 
     Latent severity, not this week's symptoms: a bad week does not undo a
     person's roles, and symptoms and disability are related but distinct.
-    Each patient's ``function_offset`` carries what the model leaves out
-    (other illnesses, conditioning, the demands of work and home).
+    What the modelled states allow is kept ``function_scale_margin`` inside
+    the scale; each patient's own ``function_offset`` (log-odds: what the
+    model leaves out, such as other illnesses, conditioning, the demands of
+    work and home) then shifts it on the log-odds scale, so that no one is
+    pushed onto either end of the scale.
     """
-    target = (
+    allowed = (
         FUNCTION_MAX
         - mech.function_per_symptom_point * p.latent[idx]
         - mech.function_activity * (1.0 - p.activity[idx])
@@ -250,9 +253,10 @@ def function_target(p: PatientState, idx: Index, mech: MechanismParams) -> np.nd
         - mech.function_avoidance * p.avoidance[idx]
         + mech.function_self_efficacy * (p.self_efficacy[idx] - MIDPOINT)
         + mech.function_pacing * p.pacing[idx]
-        + p.function_offset[idx]
-    )
-    return np.clip(target, 0.0, FUNCTION_MAX)
+    ) / FUNCTION_MAX
+    margin = mech.function_scale_margin
+    share = np.clip(allowed, margin, 1.0 - margin)
+    return FUNCTION_MAX * logistic(logit(share) + p.function_offset[idx])
 
 
 def count_adherence(p: PatientState, idx: Index) -> None:
