@@ -84,7 +84,7 @@ from experiments.cli import (
 )
 from experiments.preflight import check_before_work
 from experiments.validate import DEFAULT_TARGETS, validation_config
-from sim.analysis.abc_smc import AbcSettings, TruncatedPrior, clip_range, weighted_mean
+from sim.analysis.abc_smc import KERNELS, AbcSettings, TruncatedPrior, clip_range, weighted_mean
 from sim.analysis.abc_smc import fit as fit_abc
 from sim.analysis.experiment import number, run_experiment, worker_count
 from sim.analysis.psa import UncertainParameter, apply_draw, uncertain_parameters
@@ -482,6 +482,14 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _positive(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"= {text!r} is not allowed; expected a number > 0")
+    return value
+
+
 def canonical_arguments(args: argparse.Namespace, folder: Path) -> list[str]:
     """The fit's settings as arguments, with absolute paths, for ``--resume`` (stored in the working folder)."""
     return [
@@ -493,7 +501,8 @@ def canonical_arguments(args: argparse.Namespace, folder: Path) -> list[str]:
         *(("--force",) if args.force else ()),
         *("--method", args.method, "--population", str(args.population), "--generations", str(args.generations)),
         *("--min-epsilon", repr(args.min_epsilon), "--max-simulations", str(args.max_simulations)),
-        *("--jobs", str(args.jobs)),
+        *("--jobs", str(args.jobs), "--scale", args.scale),
+        *("--kernel", args.kernel, "--kernel-scaling", repr(args.kernel_scaling)),
         *args.overrides,
     ]
 
@@ -558,6 +567,25 @@ def main(argv: list[str] | None = None) -> int:
         "--max-simulations", type=whole(1), default=20_000, help="abc: stop after this many model runs (20000)"
     )
     parser.add_argument("--jobs", type=whole(0), default=0, help="abc: worker processes (0 = one per core)")
+    parser.add_argument(
+        "--scale",
+        choices=("unbounded", "natural"),
+        default="unbounded",
+        help="abc: sample each parameter on its prior's unbounded scale (log, logit; default) or the natural one",
+    )
+    parser.add_argument(
+        "--kernel",
+        choices=KERNELS,
+        default="global",
+        help="abc: proposals from one Student-t fitted to the last generation (global; default) or pyabc's "
+        "Gaussian kernel density estimate (local)",
+    )
+    parser.add_argument(
+        "--kernel-scaling",
+        type=_positive,
+        default=2.0,
+        help="abc: multiply the proposal's covariance by this (default 2; with --kernel local, 1 is pyabc's own)",
+    )
     args = parser.parse_args(argv)
     resuming = args.resume is not None
     try:
@@ -745,6 +773,9 @@ def calibrate_abc(
         max_simulations=args.max_simulations,
         seed=args.seed,
         jobs=jobs,
+        unbounded=args.scale == "unbounded",
+        kernel=args.kernel,
+        kernel_scaling=args.kernel_scaling,
     )
     ranges = {e["name"]: (float(e["low"]), float(e["high"])) for e in entries}
     database = work / "history.db"
@@ -775,6 +806,9 @@ def calibrate_abc(
             "min_epsilon": args.min_epsilon,
             "max_simulations": args.max_simulations,
             "seed": args.seed,
+            "unbounded": args.scale == "unbounded",
+            "kernel": args.kernel,
+            "kernel_scaling": args.kernel_scaling,
         },
         "generations": len(fitted.diagnostics),
         "simulations": int(fitted.diagnostics["simulations"].sum()),

@@ -2,8 +2,10 @@
 
 Approximate Bayesian computation by sequential Monte Carlo (Toni et al.
 2009; Klinger, Rickert & Hasenauer 2018, pyabc). A candidate parameter set
-is drawn (from the prior in the first generation, then from a kernel
-around the previous generation's particles), the model runs the usual-care
+is drawn (from the prior in the first generation, then from a proposal
+fitted to the previous generation's particles: :class:`GlobalTransition`),
+each parameter on the unbounded scale of its prior (:class:`SampledPrior`:
+log for log-normal, logit for beta), and the model runs the usual-care
 (reference) arm on the fit's fixed seeds (common random numbers), and the
 candidate is accepted if its distance to the targets is within the
 generation's tolerance epsilon. Epsilon is the median distance of the
@@ -37,6 +39,7 @@ import numpy as np
 import pandas as pd
 import pyabc
 from pyabc.random_variables import RVBase
+from scipy import stats
 
 from ..core.params import Config
 from .experiment import in_workers, run_experiment
@@ -57,6 +60,14 @@ class AbcSettings:
         max_simulations: Stop once this many model runs have been spent in total.
         seed: Seeds every candidate (with the generation and the candidate's index).
         jobs: Worker processes (1 = in this process).
+        unbounded: Sample each parameter on the unbounded scale of its prior (:class:`SampledPrior`);
+            False samples on the natural scale (kept to measure the difference).
+        kernel: ``global``: proposals from one multivariate Student-t fitted to the last generation
+            (:class:`GlobalTransition`); ``local``: pyabc's Gaussian kernel density estimate around each particle.
+        kernel_scaling: Multiplies the proposal's covariance by this. Twice the population's covariance
+            (measured, docs/uncertainty.md) keeps the weights even: a proposal a little wider than the
+            target costs some acceptance; one narrower in any direction gives the few candidates accepted
+            out there huge weights.
     """
 
     population: int = 200
@@ -65,6 +76,9 @@ class AbcSettings:
     max_simulations: int = 20_000
     seed: int = 0
     jobs: int = 1
+    unbounded: bool = True
+    kernel: str = "global"
+    kernel_scaling: float = 2.0
 
 
 class TruncatedPrior(RVBase):
@@ -103,14 +117,105 @@ class TruncatedPrior(RVBase):
         return float(np.clip(inside, 0.0, 1.0))
 
 
-def prior_of(free: list[UncertainParameter], ranges: dict[str, tuple[float, float]]) -> pyabc.Distribution:
-    """The joint prior of the free parameters: independent truncated declared priors.
+SCALES = {"lognormal": "log", "beta": "logit", "normal": "identity", "uniform": "identity"}
+"""The scale a prior family is sampled on: one on which it is unbounded and roughly normal."""
+
+
+class SampledPrior(RVBase):
+    """A truncated prior on the scale the sampler works on: log for log-normal, logit for beta, else natural.
+
+    The kernel of ABC-SMC perturbs particles with a Gaussian; on the natural
+    scale a log-normal or beta prior is skewed and pressed against 0 (or 1),
+    so the kernel proposes where the prior has little or no mass, and the
+    importance weights (prior / proposal) vary over orders of magnitude. On
+    its unbounded scale the prior is close to normal. The density here is the
+    transformed prior, p(x(y)) |dx/dy|, so the posterior, transformed back by
+    :meth:`natural`, is the same distribution as one sampled on the natural scale.
+    """
+
+    def __init__(self, base: TruncatedPrior) -> None:
+        self.base = base
+        self.scale = SCALES[base.parameter.prior.family]
+
+    def copy(self) -> SampledPrior:
+        """A copy (pyabc copies priors)."""
+        return SampledPrior(self.base.copy())
+
+    def natural(self, y: float | np.ndarray) -> float | np.ndarray:
+        """The parameter's value at ``y`` on the sampling scale."""
+        if self.scale == "log":
+            return np.exp(y)
+        if self.scale == "logit":
+            return 1.0 / (1.0 + np.exp(-y))
+        return y
+
+    def sampled(self, x: float | np.ndarray) -> float | np.ndarray:
+        """The sampling-scale value of the parameter value ``x``."""
+        with np.errstate(divide="ignore"):
+            if self.scale == "log":
+                return np.log(x)
+            if self.scale == "logit":
+                return np.log(x) - np.log1p(-x)
+        return x
+
+    def jacobian(self, y: float) -> float:
+        """|dx/dy| at ``y``."""
+        x = float(self.natural(y))
+        if self.scale == "log":
+            return x
+        if self.scale == "logit":
+            return x * (1.0 - x)
+        return 1.0
+
+    def rvs(self, *args: object, **kwargs: object) -> float:
+        """One draw: the truncated prior's, transformed (the same global generator)."""
+        return float(self.sampled(self.base.rvs()))
+
+    def pdf(self, x: float, *args: object, **kwargs: object) -> float:
+        """Density on the sampling scale: the natural density at x(y) times |dx/dy| (0 outside the range)."""
+        if not np.isfinite(x):
+            return 0.0
+        return self.base.pdf(float(self.natural(x))) * self.jacobian(x)
+
+    def pmf(self, x: float, *args: object, **kwargs: object) -> float:
+        """A continuous variable has no mass at a point."""
+        return 0.0
+
+    def cdf(self, x: float, *args: object, **kwargs: object) -> float:
+        """Cumulative probability (the transforms are increasing)."""
+        return self.base.cdf(float(self.natural(x)))
+
+
+def sampling_priors(
+    free: list[UncertainParameter], ranges: dict[str, tuple[float, float]], unbounded: bool = True
+) -> dict[str, TruncatedPrior | SampledPrior]:
+    """Each free parameter's prior as the sampler sees it: truncated, on its unbounded scale (or natural)."""
+    truncated = {p.path: TruncatedPrior(p, *clip_range(p, ranges[p.path])) for p in free}
+    if not unbounded:
+        return truncated
+    return {name: SampledPrior(prior) for name, prior in truncated.items()}
+
+
+def prior_of(
+    free: list[UncertainParameter], ranges: dict[str, tuple[float, float]], unbounded: bool = True
+) -> pyabc.Distribution:
+    """The joint prior of the free parameters: independent truncated declared priors, on the sampling scale.
 
     Args:
         free: The free parameters (each with a declared prior).
         ranges: Search range per parameter path (``free.yaml``); intersected with the declared range.
+        unbounded: Each on its unbounded scale (:class:`SampledPrior`), else on the natural one.
     """
-    return pyabc.Distribution(**{p.path: TruncatedPrior(p, *clip_range(p, ranges[p.path])) for p in free})
+    return pyabc.Distribution(**sampling_priors(free, ranges, unbounded))
+
+
+def to_natural(frame: pd.DataFrame, priors: dict[str, TruncatedPrior | SampledPrior]) -> pd.DataFrame:
+    """Sampling-scale parameter columns back on their natural scale (other columns as they are)."""
+    out = frame.copy()
+    for name, prior in priors.items():
+        if name in out:
+            out[name] = natural(prior, out[name].to_numpy(dtype=float))
+    return out
 
 
 def clip_range(parameter: UncertainParameter, search: tuple[float, float]) -> tuple[float, float]:
@@ -244,7 +349,8 @@ class AbcFit:
         posterior: One row per particle: one column per free parameter (dotted path), ``weight`` (sums to 1)
             and ``distance``.
         diagnostics: One row per generation: ``generation``, ``epsilon``, ``particles``, ``simulations``,
-            ``acceptance_rate`` and ``ess`` (effective sample size of the weights).
+            ``acceptance_rate``, ``ess`` (effective sample size of the weights) and ``max_weight`` (the
+            heaviest particle's share).
     """
 
     posterior: pd.DataFrame
@@ -285,15 +391,46 @@ def fit(
         config, run=dataclasses.replace(config.run, jobs=1)
     )  # candidates are the parallel unit
 
-    def model(parameters: dict) -> dict[str, float]:
-        drawn = apply_draw(serial, free, {p.path: float(parameters[p.path]) for p in free})
-        return simulated_targets(drawn, targets)
+    def model(values: dict[str, float]) -> dict[str, float]:
+        return simulated_targets(apply_draw(serial, free, values), targets)
+
+    observed = {key: _centre(row.band_low, row.band_high) for key, row in table.iterrows()}
+    priors = sampling_priors(free, ranges, settings.unbounded)
+    return smc(model, priors, band_distance(table), observed, settings, database, pause)
+
+
+def smc(
+    model: Callable[[dict[str, float]], dict[str, float]],
+    priors: dict[str, TruncatedPrior | SampledPrior],
+    distance: Callable[[dict, dict], float],
+    observed: dict[str, float],
+    settings: AbcSettings,
+    database: Path,
+    pause: Callable[[int], None] | None = None,
+) -> AbcFit:
+    """ABC-SMC with any model: the sampler of :func:`fit`, continuing the history in ``database`` if it has one.
+
+    Args:
+        model: Natural-scale parameter values by name -> summary statistics by name.
+        priors: The sampling priors (:func:`sampling_priors`); the sampler works on their scale, the model
+            and the returned posterior on the natural one.
+        distance: (simulated, observed) -> distance.
+        observed: The observed summary statistics (a record for a distance that reads bands).
+        settings: Population, stopping rules, seed, workers, kernel scaling.
+        database: pyabc's SQLite history.
+        pause: Called with the generation index before each generation is sampled (a test hook).
+    """
+
+    def sampled_model(parameters: dict) -> dict[str, float]:
+        # The sampler works on each prior's unbounded scale; the model receives the natural value.
+        return model({name: float(natural(prior, parameters[name])) for name, prior in priors.items()})
 
     abc = pyabc.ABCSMC(
-        model,
-        prior_of(free, ranges),
-        band_distance(table),
+        sampled_model,
+        pyabc.Distribution(**priors),
+        distance,
         population_size=settings.population,
+        transitions=transition(settings),
         sampler=OrderedSampler(settings.seed, settings.jobs, pause),
         eps=FlooredEpsilon(settings.min_epsilon),
     )
@@ -303,7 +440,6 @@ def fit(
         history = abc.load(uri, 1)
         done = history.max_t + 1
     else:
-        observed = {key: _centre(row.band_low, row.band_high) for key, row in table.iterrows()}
         history = abc.new(uri, observed)
     if done < settings.generations and not _stopped(history, settings):
         history = abc.run(
@@ -312,7 +448,71 @@ def fit(
             max_total_nr_simulations=settings.max_simulations,
         )
     abc.sampler.stop()
-    return read_fit(history, [p.path for p in free])
+    return read_fit(history, priors)
+
+
+KERNELS = ("global", "local")
+
+
+def transition(settings: AbcSettings) -> pyabc.transition.Transition:
+    """The proposal kernel of ``settings`` (see :class:`AbcSettings`)."""
+    if settings.kernel == "local":
+        return pyabc.MultivariateNormalTransition(scaling=settings.kernel_scaling)
+    return GlobalTransition(scaling=settings.kernel_scaling)
+
+
+class GlobalTransition(pyabc.transition.Transition):
+    """Proposals from one multivariate Student-t with the last generation's weighted mean and covariance.
+
+    pyabc's default kernel is a Gaussian kernel density estimate: a bump
+    around every particle. With 14 parameters and a few hundred particles the
+    bumps barely overlap, the proposal density is spiky, and a candidate that
+    lands between bumps and is accepted gets an importance weight (prior /
+    proposal) many times the others': the weights degenerate. One smooth
+    density over the whole population instead makes the weight a smooth
+    function of the parameters; on the unbounded scale (:class:`SampledPrior`)
+    the posterior is close to normal, so it fits well. The Student-t's heavier
+    tails keep the weights bounded where the prior reaches beyond the proposal.
+
+    Args:
+        scaling: Multiplies the weighted covariance of the population.
+        df: Degrees of freedom of the Student-t.
+    """
+
+    def __init__(self, scaling: float = 2.0, df: float = 7.0) -> None:
+        self.scaling, self.df = scaling, df
+
+    def fit(self, X: pd.DataFrame, w: np.ndarray) -> None:
+        """Fit the mean and the shape matrix (covariance x (df - 2) / df x scaling) to the weighted particles."""
+        values = X.to_numpy(dtype=float)
+        weights = np.asarray(w, dtype=float) / np.sum(w)
+        self.mean = weights @ values
+        centred = values - self.mean
+        covariance = (centred * weights[:, None]).T @ centred / (1.0 - np.sum(weights**2))
+        # A covariance of d parameters estimated from n effective particles has eigenvalues spread far
+        # beyond the truth's when d/n is not small (too narrow in some directions: the candidates
+        # accepted there get huge weights). Shrink the correlations toward 0 by d / (n + d).
+        shrink = len(self.mean) / (effective_sample_size(weights) + len(self.mean))
+        covariance = (1.0 - shrink) * covariance + shrink * np.diag(np.diag(covariance))
+        self.shape = covariance * self.scaling * (self.df - 2.0) / self.df
+        self.density = stats.multivariate_t(loc=self.mean, shape=self.shape, df=self.df, allow_singular=True)
+
+    def rvs_single(self) -> pyabc.Parameter:
+        """One proposal, from NumPy's global generator (seeded per candidate by the sampler)."""
+        normal = np.random.multivariate_normal(np.zeros(len(self.mean)), self.shape)  # noqa: NPY002
+        scale = math.sqrt(self.df / np.random.chisquare(self.df))  # noqa: NPY002
+        return pyabc.Parameter(dict(zip(self.X.columns, self.mean + normal * scale, strict=True)))
+
+    def pdf(self, x: pyabc.Parameter | pd.Series | pd.DataFrame) -> float | np.ndarray:
+        """The proposal density at ``x`` (one parameter set, or one per row)."""
+        if isinstance(x, pd.DataFrame):
+            return np.asarray(self.density.pdf(x[self.X.columns].to_numpy(dtype=float)), dtype=float)
+        return float(self.density.pdf(np.array([x[k] for k in self.X.columns], dtype=float)))
+
+
+def natural(prior: TruncatedPrior | SampledPrior, value: float | np.ndarray) -> float | np.ndarray:
+    """A sampled value on its parameter's natural scale (a natural-scale prior's values are already)."""
+    return prior.natural(value) if isinstance(prior, SampledPrior) else value
 
 
 def _stopped(history: pyabc.History, settings: AbcSettings) -> bool:
@@ -331,11 +531,11 @@ def _centre(low: float, high: float) -> float:
     return low if math.isfinite(low) else high
 
 
-def read_fit(history: pyabc.History, names: list[str]) -> AbcFit:
-    """The last generation's particles and every generation's diagnostics from a pyabc history."""
+def read_fit(history: pyabc.History, priors: dict[str, TruncatedPrior | SampledPrior]) -> AbcFit:
+    """The last generation's particles (on the natural scale) and every generation's diagnostics from a history."""
     frame, weights = history.get_distribution(m=0, t=history.max_t)
     distances = history.get_weighted_distances(t=history.max_t)
-    posterior = frame[names].reset_index(drop=True).astype(float)
+    posterior = to_natural(frame[list(priors)].reset_index(drop=True).astype(float), priors)
     posterior["weight"] = np.asarray(weights, dtype=float) / np.sum(weights)
     posterior["distance"] = distances["distance"].to_numpy(dtype=float)
     populations = history.get_all_populations()
@@ -351,6 +551,7 @@ def read_fit(history: pyabc.History, names: list[str]) -> AbcFit:
                 "simulations": int(row["samples"]),
                 "acceptance_rate": float(row["particles"]) / float(row["samples"]),
                 "ess": effective_sample_size(w),
+                "max_weight": float(np.max(w) / np.sum(w)),
             }
         )
     return AbcFit(posterior, pd.DataFrame(rows))

@@ -6,7 +6,7 @@ Written as one complete folder or not at all (:class:`sim.core.files.StagedFolde
   parameter (its dotted path, the names ``experiments.psa --posterior``
   reads), ``weight`` (importance weights, summing to 1) and ``distance``.
 - ``diagnostics.csv``: per generation, the tolerance epsilon, particles,
-  simulations, acceptance rate and effective sample size.
+  simulations, acceptance rate, effective sample size and the heaviest particle's share of the weight.
 - ``summary.csv``: per parameter, the prior's 90% range and the posterior's
   mean and 90% credible interval.
 - ``posterior.png``: each parameter's posterior histogram over its prior density.
