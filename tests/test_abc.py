@@ -169,3 +169,44 @@ def test_the_sampler_on_the_unbounded_scale_keeps_a_healthy_effective_sample_siz
         lo, hi = credible_interval(fitted.posterior, n)
         p05, p95 = priors[n].base.quantile(0.05), priors[n].base.quantile(0.95)
         assert lo <= truth[n] <= hi and (hi - lo) < 0.5 * (p95 - p05), fitted.posterior.describe().to_string()
+
+
+def test_in_twelve_dimensions_the_default_sampler_keeps_the_weights_even_where_pyabcs_own_collapses(tmp_path) -> None:
+    """The calibration's shape without the model: 12 shipped priors, 6 pinned by a statistic each, 6 flat.
+
+    pyabc's default (a Gaussian kernel around each particle, natural scale)
+    lets the effective sample size collapse, as in the fit of 2026-11-27;
+    the default sampler (unbounded scale, one shrunk Student-t) keeps it
+    above a quarter of the particles in every generation.
+    """
+    names = [
+        f"mechanisms.{n}"
+        for n in (
+            "dropout_per_week adherence_bond adherence_intercept recovery_per_week setpoint_share "
+            "setpoint_stress_reactivity setpoint_catastrophising setpoint_rate fluctuation_sd emergency_per_week "
+            "attachment_bond function_per_symptom_point"
+        ).split()
+    ]
+    pinned = names[:6]
+
+    def model(values: dict[str, float]) -> dict[str, float]:
+        return dict(values)
+
+    def distance(simulated: dict, observed: dict) -> float:
+        return sum(((simulated[n] - observed[n]) / (0.3 * abs(observed[n]))) ** 2 for n in pinned)
+
+    priors = shipped_priors(names)
+    observed = {n: priors[n].base.quantile(0.6) for n in names}
+    ess = {}
+    for label, settings in {
+        "default": AbcSettings(population=100, generations=3, jobs=1, seed=0),
+        "pyabc": AbcSettings(
+            population=100, generations=3, jobs=1, seed=0, unbounded=False, kernel="local", kernel_scaling=1.0
+        ),
+    }.items():
+        sampled = priors if settings.unbounded else {n: p.base for n, p in priors.items()}
+        fitted = smc(model, sampled, distance, observed, settings, tmp_path / f"{label}.db")
+        assert len(fitted.diagnostics) == 3
+        ess[label] = fitted.diagnostics["ess"] / fitted.diagnostics["particles"]
+    assert (ess["default"] >= 0.25).all(), ess
+    assert ess["pyabc"].iloc[1:].min() < 0.25, ess
