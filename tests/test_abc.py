@@ -88,6 +88,8 @@ def test_an_interrupted_fit_resumes_to_the_posterior_of_an_uninterrupted_one(tmp
         (["--method", "bayes"], "--method"),
         (["--method", "abc", "--population", "1"], "--population"),
         (["--method", "abc", "--min-epsilon", "-1"], "--min-epsilon"),
+        (["--method", "abc", "--kernel-scaling", "0"], "--kernel-scaling"),
+        (["--method", "abc", "--kernel", "wide"], "--kernel"),
         (["--method", "abc", "--apply", "mine"], "--apply"),
     ],
 )
