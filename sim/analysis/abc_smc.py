@@ -124,11 +124,13 @@ SCALES = {"lognormal": "log", "beta": "logit", "normal": "identity", "uniform": 
 class SampledPrior(RVBase):
     """A truncated prior on the scale the sampler works on: log for log-normal, logit for beta, else natural.
 
-    The kernel of ABC-SMC perturbs particles with a Gaussian; on the natural
-    scale a log-normal or beta prior is skewed and pressed against 0 (or 1),
-    so the kernel proposes where the prior has little or no mass, and the
-    importance weights (prior / proposal) vary over orders of magnitude. On
-    its unbounded scale the prior is close to normal. The density here is the
+    The proposal of ABC-SMC is symmetric and bell-shaped (a Gaussian kernel,
+    or the Student-t of :class:`GlobalTransition`); on the natural scale a
+    log-normal or beta prior is skewed and pressed against 0 (or 1), so the
+    proposal puts mass where the prior has little or none, and the prior
+    density of accepted particles, the numerator of their importance weights,
+    spans orders of magnitude. On its unbounded scale the prior is close to
+    normal. The density here is the
     transformed prior, p(x(y)) |dx/dy|, so the posterior, transformed back by
     :meth:`natural`, is the same distribution as one sampled on the natural scale.
     """
@@ -194,19 +196,6 @@ def sampling_priors(
     if not unbounded:
         return truncated
     return {name: SampledPrior(prior) for name, prior in truncated.items()}
-
-
-def prior_of(
-    free: list[UncertainParameter], ranges: dict[str, tuple[float, float]], unbounded: bool = True
-) -> pyabc.Distribution:
-    """The joint prior of the free parameters: independent truncated declared priors, on the sampling scale.
-
-    Args:
-        free: The free parameters (each with a declared prior).
-        ranges: Search range per parameter path (``free.yaml``); intersected with the declared range.
-        unbounded: Each on its unbounded scale (:class:`SampledPrior`), else on the natural one.
-    """
-    return pyabc.Distribution(**sampling_priors(free, ranges, unbounded))
 
 
 def to_natural(frame: pd.DataFrame, priors: dict[str, TruncatedPrior | SampledPrior]) -> pd.DataFrame:
