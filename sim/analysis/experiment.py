@@ -124,14 +124,72 @@ def simulate_run(config: Config, arm: str, replicate: int) -> RunTables:
         arm: Name of the arm (a key of ``config.arms``).
         replicate: Replicate index, from 0.
     """
+    model = run_arm(config, arm, replicate, journeys=JOURNEYS if replicate == 0 else 0)
+    return _run_tables(config, model, replicate)
+
+
+def _run_tables(config: Config, model: CareSystem, replicate: int) -> RunTables:
     from ..engine.metrics import patient_table
 
-    model = run_arm(config, arm, replicate, journeys=JOURNEYS if replicate == 0 else 0)
     weekly = model.weekly_table()
     if config.population.cohort == "open":
         weekly = weekly[weekly["week"] >= config.population.warmup_weeks]
     recorded = config.run.trajectories or replicate == 0
     return RunTables(weekly, patient_table(model), model.trajectory_frame() if recorded else None)
+
+
+STACK_PATIENTS = 20_000
+"""Most patients stepped as one system when replicates of an arm are stacked (:func:`simulate_runs`).
+
+From about 10,000 patients a week's NumPy calls cost what their elements
+cost (docs/performance.md), so a bigger stack gains nothing and takes more memory."""
+
+
+def simulate_runs(config: Config, arm: str, replicates: list[int]) -> list[RunTables]:
+    """Run one arm in several replicates, stacked into one care system, and keep each run's tables.
+
+    The tables are those of :func:`simulate_run` for each replicate, bit for
+    bit (:mod:`sim.engine.stack`); an open cohort's replicates (whose sizes
+    differ) run one after another.
+
+    Args:
+        config: The experiment configuration (validated).
+        arm: Name of the arm (a key of ``config.arms``).
+        replicates: Replicate indices, from 0; replicate 0, if present, first (it records the journeys).
+    """
+    if len(replicates) == 1 or config.population.cohort != "closed":
+        return [simulate_run(config, arm, r) for r in replicates]
+    from ..engine.stack import ReplicateStack
+
+    stack = ReplicateStack(
+        config.arms[arm],
+        run=config.run,
+        population=config.population,
+        workforce=config.workforce,
+        mechanisms=config.mechanisms,
+        costs=config.costs,
+        seeds=[replicate_seed(config.run.seed, r) for r in replicates],
+        journeys=JOURNEYS if replicates[0] == 0 else 0,
+    )
+    stack.run_model()
+    return [_run_tables(config, part, r) for part, r in zip(stack.parts, replicates, strict=True)]
+
+
+def replicate_groups(config: Config, n_jobs: int) -> list[list[int]]:
+    """The replicates each task stacks (:func:`simulate_runs`): as few groups as fit ``STACK_PATIENTS``.
+
+    The number of tasks (arms x groups) is made a multiple of ``n_jobs`` where
+    the replicates allow it, so no worker is left idle while another runs a
+    last task: 3 arms x 10 replicates on 2 workers are 6 tasks of 5 replicates.
+    """
+    replicates = config.run.replicates
+    if config.population.cohort != "closed":
+        return [[r] for r in range(replicates)]
+    per_group = max(1, STACK_PATIENTS // max(config.population.n_patients, 1))
+    groups = min(-(-replicates // per_group), replicates)
+    while (len(config.arms) * groups) % n_jobs and groups < replicates:
+        groups += 1
+    return [list(map(int, part)) for part in np.array_split(np.arange(replicates), groups)]
 
 
 def worker_count(config: Config, runs: int) -> int:
@@ -150,14 +208,20 @@ def worker_count(config: Config, runs: int) -> int:
     return max(1, min(wanted, runs))
 
 
-def _simulate_all(config: Config, tasks: list[tuple[str, int]]) -> Iterator[tuple[int, RunTables]]:
-    """``(task index, tables)`` of every run, in the order the runs finish.
+def _simulate_all(config: Config) -> Iterator[tuple[str, int, RunTables]]:
+    """``(arm, replicate, tables)`` of every run, in the order the runs finish.
 
-    Every run derives its random streams from its own seed, so where and when
-    it runs cannot change a number; the caller puts the tables back in task order.
+    Every run derives its random streams from its own seed, so where, when and
+    with which other replicates it runs cannot change a number; the caller
+    puts the tables back in order.
     """
-    calls = [(config, arm, r) for arm, r in tasks]
-    yield from in_workers(simulate_run, calls, worker_count(config, len(tasks)))
+    n_jobs = worker_count(config, len(config.arms) * config.run.replicates)
+    tasks = [(arm, group) for group in replicate_groups(config, n_jobs) for arm in config.arms]
+    calls = [(config, arm, group) for arm, group in tasks]
+    for i, tables in in_workers(simulate_runs, calls, worker_count(config, len(tasks))):
+        arm, group = tasks[i]
+        for r, run_tables in zip(group, tables, strict=True):
+            yield arm, r, run_tables
 
 
 def in_workers[T](function: Callable[..., T], calls: list[tuple], n_jobs: int) -> Iterator[tuple[int, T]]:
@@ -260,14 +324,14 @@ def run_experiment(config: Config, progress: Callable[[str, int], None] | None =
     """
     validate(config)
     seeds = {r: replicate_seed(config.run.seed, r) for r in range(config.run.replicates)}
-    tasks = [(arm, r) for r in range(config.run.replicates) for arm in config.arms]
-    done: list[RunTables | None] = [None] * len(tasks)
-    for i, tables in _simulate_all(config, tasks):
-        done[i] = tables
+    runs = [(arm, r) for r in range(config.run.replicates) for arm in config.arms]
+    done: dict[tuple[str, int], RunTables] = {}
+    for arm, r, tables in _simulate_all(config):
+        done[arm, r] = tables
         if progress is not None:
-            progress(*tasks[i])
+            progress(arm, r)
     weekly, patients, trajectories, journeys = [], [], [], []
-    for (arm, r), tables in zip(tasks, done, strict=True):
+    for (arm, r), tables in ((run, done[run]) for run in runs):
         keys = {"arm": arm, "replicate": r}
         weekly.append(tables.weekly.assign(**keys))
         patients.append(tables.patients.assign(**keys))

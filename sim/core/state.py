@@ -97,6 +97,8 @@ class PatientState:
         ).astype(np.int8)
         self.presentation_week = self.arrival_week + self.help_seeking_delay_weeks
         self.team = gen.integers(0, 2**31, n)  # which practice / department of each role (mod team count)
+        # index of the patient's care system's first clinician: 0, except in a stack of replicates (sim.engine.stack)
+        self.clinician_offset = np.zeros(n, np.int32)
 
         # --- psychological state in [0, 1]: level + trait and severity effects + noise ---
         pop = population

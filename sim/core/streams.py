@@ -172,3 +172,46 @@ class Streams:
     def names(self) -> list[str]:
         """Names of the streams drawn from so far."""
         return sorted(self._generators)
+
+
+class ReplicateStreams:
+    """The weekly streams of several replicates side by side, for a stack of replicates (``sim.engine.stack``).
+
+    A stack holds the patients of replicate 0, then those of replicate 1, and so
+    on, ``per_replicate`` each. Its draw of ``n = replicates x per_replicate``
+    numbers from a stream is each replicate's next ``per_replicate`` numbers
+    of that stream, from that replicate's own generator, end to end: every
+    patient gets the number it gets when its replicate runs alone.
+
+    Args:
+        parts: Each replicate's streams (their week-0 streams already drawn).
+        per_replicate: Patients in each replicate.
+    """
+
+    def __init__(self, parts: list[Streams], per_replicate: int) -> None:
+        self.parts = parts
+        self.per_replicate = per_replicate
+        # Weeks drawn at once: as for one replicate (BLOCK_DRAWS), so a generator is called every few weeks.
+        self._weeks_ahead = max(1, BLOCK_DRAWS // max(per_replicate, 1))
+        self._ahead: dict[str, tuple[np.ndarray, int]] = {}  # per stream: (replicates x numbers) drawn, next unused
+
+    def _next(self, name: str, n: int, normal: bool) -> np.ndarray:
+        size = self.per_replicate
+        if n != len(self.parts) * size:
+            raise ValueError(f"a stack of {len(self.parts)} x {size} patients draws {n} numbers from {name!r}")
+        ahead, used = self._ahead.get(name, (_NOTHING.reshape(len(self.parts), 0), 0))
+        if used + size > ahead.shape[1]:
+            block = self._weeks_ahead * size
+            gens = [part.get(name) for part in self.parts]
+            ahead = np.stack([g.standard_normal(block) if normal else g.random(block) for g in gens])
+            used = 0
+        self._ahead[name] = (ahead, used + size)
+        return ahead[:, used : used + size].reshape(n)
+
+    def uniform(self, name: str, n: int) -> np.ndarray:
+        """The next ``n`` uniform draws on [0, 1) of stream ``name``: each replicate's own, end to end."""
+        return self._next(name, n, normal=False)
+
+    def normal(self, name: str, n: int) -> np.ndarray:
+        """The next ``n`` standard normal draws of stream ``name``: each replicate's own, end to end."""
+        return self._next(name, n, normal=True)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core.encounters import Encounters
+from ..core.encounters import Encounters, Requests
 from ..core.params import (
     ROLES,
     CostParams,
@@ -121,6 +121,10 @@ class CareSystem:
             self.service, self.run_params, self.population, self.workforce, self.mechanisms, self.streams
         )
         self.dyads = DyadState(self.patients.n, self.run_params.dyad_slots)
+        self._start_records(journeys)
+
+    def _start_records(self, journeys: int) -> None:
+        # Week-0 records and the week's scratch arrays, for the state as it now is.
         p = self.patients
         self.unmet_requests = 0  # requests without a slot this week
         self.visit_cost = np.array([self.costs.visit.get(r, 0.0) for r in ROLES])
@@ -145,7 +149,7 @@ class CareSystem:
         self.week += 1
         week = self.week
         p, c, d = self.patients, self.clinicians, self.dyads
-        self.totals.start_week(p, week)
+        self._open_week()
         service, mech, streams = self.service, self.mechanisms, self.streams
         idx = self.population_index()
 
@@ -159,8 +163,7 @@ class CareSystem:
         accepted = pathways.allocate(req, clinician, p, c, week, streams)
         pathways.unmet(req, accepted, p, mech)
         enc = Encounters(req.patient[accepted], clinician[accepted], req.role[accepted], req.kind[accepted])
-        self.unmet_requests = int((~accepted).sum())
-        self.capacity.book(req, accepted, enc, p, week)
+        self._book(req, accepted, enc)
 
         # 5. Encounters.
         alliance.encounter(enc, p, c, d, week, service, mech, streams, self.visit_cost, self.costs.investigation)
@@ -177,7 +180,7 @@ class CareSystem:
         alliance.repair(p, d, repaired[rows], slots, mech)
         alliance.lapse_ruptures(p, d, week, mech)
         pathways.wait(p, mech)
-        self.capacity.track_therapy(p, week)
+        self._track_therapy()
 
         # 7. Self-management and recovery.
         self.seen[:] = False
@@ -203,13 +206,29 @@ class CareSystem:
         learning.reflect(enc, p, c, service, mech)
 
         # 10. Record.
+        self._record(alliance_now)
+        if week >= self.run_params.weeks:
+            self.running = False
+
+    # The week's observations (no state the model uses): one set per care system, so a stack of
+    # replicates (sim.engine.stack) keeps one per replicate.
+
+    def _open_week(self) -> None:
+        self.totals.start_week(self.patients, self.week)
+
+    def _book(self, req: Requests, accepted: np.ndarray, enc: Encounters) -> None:
+        self.unmet_requests = int((~accepted).sum())
+        self.capacity.book(req, accepted, enc, self.patients, self.week)
+
+    def _track_therapy(self) -> None:
+        self.capacity.track_therapy(self.patients, self.week)
+
+    def _record(self, alliance_now: np.ndarray) -> None:
         self.summary = weekly_summary(self, alliance_now)
         for name, values in self.weekly.items():
             values.append(self.summary[name])
         if self._trajectory is not None:
             self._trajectory.append(trajectory_snapshot(self, self._trajectory_first))
-        if week >= self.run_params.weeks:
-            self.running = False
 
     def weekly_table(self) -> pd.DataFrame:
         """The weekly aggregates so far, one row per week from week 0 (columns ``WEEKLY_COLUMNS``)."""

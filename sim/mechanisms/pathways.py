@@ -205,7 +205,8 @@ def route(
     size = (count - team + n_teams - 1) // n_teams
     position = np.minimum((u_pick * size).astype(np.int64), size - 1)
     pick = np.where(count > 0, c.role_start[req.role] + team + position * n_teams, -1)
-    clinician = c.role_members[pick].astype(np.int32)
+    # Indices within the patient's own care system, then across systems (non-zero only in a stack of replicates).
+    clinician = np.where(count > 0, c.role_members[pick] + p.clinician_offset[req.patient], -1).astype(np.int32)
     use_lead = (lead >= 0) & (u_route < service.continuity)
     clinician[use_lead] = lead[use_lead]
     return clinician

@@ -1,0 +1,81 @@
+"""Replicates stacked into one care system give, bit for bit, what they give one at a time (sim.engine.stack)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import CONF, compose_config
+
+from sim.analysis.experiment import STACK_PATIENTS, replicate_groups, simulate_run, simulate_runs
+from sim.core.streams import ReplicateStreams, Stream, Streams, replicate_seed
+from sim.engine.stack import ReplicateStack
+
+PRESETS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
+TINY = ("population=small", "population.n_patients=150", "run.weeks=26", "run.replicates=3", "run.trajectories=true")
+
+
+def assert_same_runs(config, arm: str, replicates: list[int]) -> None:
+    stacked = simulate_runs(config, arm, replicates)
+    for r, tables in zip(replicates, stacked, strict=True):
+        alone = simulate_run(config, arm, r)
+        for name in ("weekly", "patients", "trajectories"):
+            pd.testing.assert_frame_equal(getattr(alone, name), getattr(tables, name), check_exact=True)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_a_stack_of_replicates_equals_its_replicates_run_alone(preset):
+    # Every preset, so every care model (and feedback, training, campaigns, stepping, coordinators) is covered.
+    config = compose_config(f"experiment={preset}", *TINY)
+    for arm in config.arms:
+        assert_same_runs(config, arm, [0, 1, 2])
+
+
+def test_a_stack_equals_its_replicates_with_a_role_nobody_staffs_and_a_full_service():
+    # No specialist at all (routing returns "no clinician"), and a stretched service that turns requests away.
+    config = compose_config(*TINY, "workforce.specialist.per_1000_patients=0", "workforce.gp.capacity_per_week=3")
+    for arm in config.arms:
+        assert_same_runs(config, arm, [1, 2])
+
+
+def test_patients_meet_only_their_own_replicates_clinicians():
+    config = compose_config(*TINY)
+    seeds = [replicate_seed(config.run.seed, r) for r in range(3)]
+    stack = ReplicateStack(
+        config.arms["fragmented"],
+        run=config.run,
+        population=config.population,
+        workforce=config.workforce,
+        mechanisms=config.mechanisms,
+        costs=config.costs,
+        seeds=seeds,
+    )
+    stack.run_model()
+    n, c_n = stack.parts[0].patients.n, stack.parts[0].clinicians.n
+    replicate = np.arange(stack.patients.n) // n
+    for seen in (stack.dyads.clinician, stack.patients.lead):
+        rows, _ = np.nonzero(seen >= 0)
+        assert rows.size > 0
+        assert np.array_equal(seen[seen >= 0] // c_n, replicate[rows])
+
+
+def test_replicate_streams_give_each_replicate_its_own_numbers():
+    seeds = [3, 4, 5]
+    stacked = ReplicateStreams([Streams(s) for s in seeds], per_replicate=1000)
+    alone = [Streams(s) for s in seeds]
+    for _ in range(20):  # past the numbers drawn ahead (BLOCK_DRAWS)
+        for name, draw in ((Stream.DROPOUT, "uniform"), (Stream.FLUCTUATION, "normal")):
+            expected = np.concatenate([getattr(s, draw)(name, 1000) for s in alone])
+            assert np.array_equal(getattr(stacked, draw)(name, 3000), expected)
+    with pytest.raises(ValueError, match="draws 10 numbers"):
+        stacked.uniform(Stream.DROPOUT, 10)
+
+
+def test_replicates_are_grouped_to_fill_the_workers():
+    config = compose_config("run.replicates=10")  # 3 arms x 10 replicates of 2,000 patients
+    assert replicate_groups(config, 2) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]  # 6 tasks on 2 workers
+    assert replicate_groups(config, 1) == [list(range(10))]  # 20,000 patients: one stack per arm
+    big = compose_config("run.replicates=4", f"population.n_patients={STACK_PATIENTS}")
+    assert replicate_groups(big, 1) == [[0], [1], [2], [3]]  # a stack never exceeds STACK_PATIENTS
+    open_cohort = compose_config("population=open_cohort", "run.replicates=3")
+    assert replicate_groups(open_cohort, 2) == [[0], [1], [2]]  # replicates of different sizes: one at a time
