@@ -472,17 +472,19 @@ def compare_arms(patients: pd.DataFrame, reference: str) -> pd.DataFrame:
     outcomes = [o for o in OUTCOMES if o in patients.columns]
     by_rep = patients.groupby(["arm", "replicate"])[outcomes].mean(numeric_only=False).astype(float)
     sd = patients.groupby(["arm", "replicate"])[outcomes].std().astype(float)
-    arms = list(dict.fromkeys(patients["arm"]))
+    arms = list(pd.unique(patients["arm"]))  # in order of appearance
+    # Each arm's rows once (indexed by replicate): a label lookup in the (arm, replicate) index is slow.
+    level, spread = {arm: by_rep.loc[arm] for arm in arms}, {arm: sd.loc[arm] for arm in arms}
     for outcome in outcomes:
         for arm in arms:
-            m, lo, hi = t_interval(by_rep.loc[arm, outcome].to_numpy())
-            rows.append(_row(outcome, arm, "level", m, lo, hi, float("nan"), by_rep.loc[arm].shape[0]))
+            m, lo, hi = t_interval(level[arm][outcome].to_numpy())
+            rows.append(_row(outcome, arm, "level", m, lo, hi, float("nan"), level[arm].shape[0]))
         for arm in arms:
             if arm == reference:
                 continue
-            m, lo, hi, pairs = paired_difference(by_rep[outcome], arm, reference)
+            m, lo, hi, pairs = _paired(level[arm][outcome] - level[reference][outcome])
             # Each replicate's pooled SD, averaged; the difference is already averaged over replicates.
-            pooled = pooled_sd(sd.loc[arm, outcome] ** 2, sd.loc[reference, outcome] ** 2).mean()
+            pooled = pooled_sd(spread[arm][outcome] ** 2, spread[reference][outcome] ** 2).mean()
             effect = standardised_difference(m, pooled)
             rows.append(_row(outcome, arm, f"vs {reference}", m, lo, hi, effect, pairs))
     return pd.DataFrame(rows)
@@ -499,7 +501,11 @@ def paired_difference(by_replicate: pd.Series, arm: str, reference: str) -> tupl
         arm: The arm compared.
         reference: The arm it is compared with.
     """
-    diff = by_replicate.loc[arm] - by_replicate.loc[reference]
+    return _paired(by_replicate.loc[arm] - by_replicate.loc[reference])
+
+
+def _paired(diff: pd.Series) -> tuple[float, float, float, int]:
+    # Differences by replicate (aligned on it): their mean, 95% t-interval and number.
     m, lo, hi = t_interval(diff.to_numpy())
     return m, lo, hi, diff.size
 

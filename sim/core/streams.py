@@ -193,20 +193,20 @@ class ReplicateStreams:
         self.per_replicate = per_replicate
         # Weeks drawn at once: as for one replicate (BLOCK_DRAWS), so a generator is called every few weeks.
         self._weeks_ahead = max(1, BLOCK_DRAWS // max(per_replicate, 1))
-        self._ahead: dict[str, tuple[np.ndarray, int]] = {}  # per stream: (replicates x numbers) drawn, next unused
+        self._ahead: dict[str, tuple[np.ndarray, int]] = {}  # per stream: (weeks x stack) drawn ahead, next week
 
     def _next(self, name: str, n: int, normal: bool) -> np.ndarray:
-        size = self.per_replicate
+        size, weeks = self.per_replicate, self._weeks_ahead
         if n != len(self.parts) * size:
             raise ValueError(f"a stack of {len(self.parts)} x {size} patients draws {n} numbers from {name!r}")
-        ahead, used = self._ahead.get(name, (_NOTHING.reshape(len(self.parts), 0), 0))
-        if used + size > ahead.shape[1]:
-            block = self._weeks_ahead * size
+        ahead, week = self._ahead.get(name, (_NOTHING.reshape(0, n), 0))
+        if week == ahead.shape[0]:
+            # Each replicate's next weeks, laid out week by week: one copy here, none per week.
             gens = [part.get(name) for part in self.parts]
-            ahead = np.stack([g.standard_normal(block) if normal else g.random(block) for g in gens])
-            used = 0
-        self._ahead[name] = (ahead, used + size)
-        return ahead[:, used : used + size].reshape(n)
+            drawn = [(g.standard_normal if normal else g.random)(weeks * size).reshape(weeks, size) for g in gens]
+            ahead, week = np.stack(drawn, axis=1).reshape(weeks, n), 0
+        self._ahead[name] = (ahead, week + 1)
+        return ahead[week]
 
     def uniform(self, name: str, n: int) -> np.ndarray:
         """The next ``n`` uniform draws on [0, 1) of stream ``name``: each replicate's own, end to end."""

@@ -609,11 +609,24 @@ table.table th{background:#f3f3f3}figure{margin:.5em 0}img{max-width:100%}
 """
 
 
+def report_figures(result: ExperimentResult, folder: Path) -> None:
+    """Draw the report's own figures into ``folder`` as PNG files: the cost-effectiveness plane and the journeys.
+
+    The writer draws them in its figure process (with the standard figures)
+    while it writes the tables; :func:`build_report` reads them from there.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "ce_plane.png").write_bytes(base64.b64decode(_ce_plane(economics(result), reference_arm(result.config))))
+    if result.journeys is not None and not result.journeys.empty:
+        (folder / "journeys.png").write_bytes(base64.b64decode(_journeys(result.journeys)))
+
+
 def build_report(
     result: ExperimentResult,
     figures: Path | None = None,
     warnings: Sequence[str] = (),
     wait: Callable[[], None] | None = None,
+    drawn: Path | None = None,
 ) -> str:
     """The report as one HTML string (figures from ``figures``/ embedded as data).
 
@@ -622,10 +635,34 @@ def build_report(
         figures: Folder holding the standard figures (``sim.outputs.plots.standard_figures``).
         warnings: Capacity warnings (one sentence each, naming the role) to state as the summary's main
             caveat; with none, the caveat is the model's assumptions.
-        wait: Called before the standard figures are read, when another process is still drawing them.
+        wait: Called before any figure is read, when another process is still drawing them; the tables
+            are built before that.
+        drawn: Folder where :func:`report_figures` drew the report's own figures (else they are drawn here).
     """
     config, ref = result.config, reference_arm(result.config)
     econ = economics(result)
+    # Every table first: another process may still be drawing the figures (``wait``).
+    headline, staffing = _table(_headline(result), "headline"), staffing_section(result)
+    costs = _table(
+        numbers(
+            cost_by_event(result)
+            .rename(columns=arm_name)
+            .rename_axis("event (currency units per patient)")
+            .reset_index()
+        ),
+        "costs",
+    )
+    economics_table, budget = _table(_economics_summary(result, econ), "economics"), budget_section(result, econ)
+    flagged, equity_table = _table(not_on_track(result), "not_on_track"), _table(_equity_table(result), "equity")
+    if wait is not None:
+        wait()
+    if drawn is None:
+        ce_plane = _ce_plane(econ, ref)
+        journeys = _journeys(result.journeys) if result.journeys is not None and not result.journeys.empty else None
+    else:
+        ce_plane = base64.b64encode((drawn / "ce_plane.png").read_bytes()).decode()
+        path = drawn / "journeys.png"
+        journeys = base64.b64encode(path.read_bytes()).decode() if path.is_file() else None
     title = f"Decision report: {config.experiment.replace('_', ' ')}"
     parts = [
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}"
@@ -647,44 +684,34 @@ def build_report(
         "paired; d is the standardised mean difference (difference over the pooled patient-level SD). Improved / "
         "deteriorated: PHQ-15 down / up by 3 points or more. Two dropout figures: disengaged in the first year "
         "after entry (what most published dropout rates count) and disengaged at least once over the run.</p>",
-        _table(_headline(result), "headline"),
+        headline,
         *(report_section(result.mediation) if result.mediation is not None else []),
-        staffing_section(result),
+        staffing,
         "<h2>Costs and cost-effectiveness</h2>",
         "<p class='note'>Mean cost per patient over the horizon by event type (currency units from the "
         "configuration).</p>",
-        _table(
-            numbers(
-                cost_by_event(result)
-                .rename(columns=arm_name)
-                .rename_axis("event (currency units per patient)")
-                .reset_index()
-            ),
-            "costs",
-        ),
+        costs,
         f"<p class='note'>Utility weight = {number(UTILITY_AT_ZERO)} + "
         f"{number(UTILITY_AT_FULL - UTILITY_AT_ZERO)} × functioning/100; QALYs = area under the weekly mean "
         "utility over the horizon.</p>",
-        _table(_economics_summary(result, econ), "economics"),
-        _img(_ce_plane(econ, ref), "cost-effectiveness plane"),
-        budget_section(result, econ),
+        economics_table,
+        _img(ce_plane, "cost-effectiveness plane"),
+        budget,
         "<h2>Patients not on track at 12 weeks</h2>",
         "<p class='note'>Patients whose symptoms at week 12 were no lower than at baseline under the reference "
         "care model — those routine outcome monitoring would flag — followed in every care model (paired).</p>",
-        _table(not_on_track(result), "not_on_track"),
+        flagged,
         "<h2>Equity: outcomes by cultural group</h2>",
-        _table(_equity_table(result), "equity"),
+        equity_table,
         "<h2>Over time</h2>",
     ]
     if figures is not None:
-        if wait is not None:
-            wait()
         for name in ("function", "symptoms", "alliance", "trust", "disengaged"):
             path = figures / f"{name}.png"
             if path.is_file():
                 parts.append(_img(base64.b64encode(path.read_bytes()).decode(), f"{name} over time"))
-    if result.journeys is not None and not result.journeys.empty:
-        parts += ["<h2>A few patients' journeys</h2>", _img(_journeys(result.journeys), "patient journeys")]
+    if journeys is not None:
+        parts += ["<h2>A few patients' journeys</h2>", _img(journeys, "patient journeys")]
     parts += ["<h2>What the numbers cannot say</h2>", _limits(result), "</body></html>"]
     return "\n".join(parts)
 

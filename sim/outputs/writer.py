@@ -14,6 +14,7 @@ import json
 import platform
 import subprocess
 import sys
+import tempfile
 from contextlib import ExitStack
 from importlib import metadata
 from pathlib import Path
@@ -83,6 +84,15 @@ def finished_run(folder: Path, config: Config) -> Path | None:
     return None
 
 
+def _draw_figures(result: ExperimentResult, figures: Path, drawn: Path) -> None:
+    # The figure process's work: the standard figures into the results, the report's own into ``drawn``.
+    from .plots import standard_figures
+    from .report import report_figures
+
+    standard_figures(result.weekly, figures)
+    report_figures(result, drawn)
+
+
 def write_results(
     result: ExperimentResult,
     target: Path,
@@ -101,7 +111,6 @@ def write_results(
     Returns:
         The folder the results were written to.
     """
-    from .plots import standard_figures  # matplotlib only when writing
     from .report import build_report
 
     with StagedFolder(Path(target)) as stage:
@@ -110,12 +119,12 @@ def write_results(
             yaml.safe_dump(to_dict(result.config), fh, sort_keys=False)
         with ExitStack() as drawing:
             if result.config.run.figures:
-                # The standard figures are drawn in a second process while this one writes the tables
-                # and builds the report, which waits for them only to embed them.
-                import matplotlib.figure  # noqa: F401  (loaded once, before the fork, for both processes)
-
+                # Every figure (the standard ones and the report's own) is drawn in a second process while
+                # this one writes the tables and builds the report's tables; the report waits for them only
+                # to embed them. This process never loads matplotlib.
                 figures = staged / "figures"
-                figures_drawn = drawing.enter_context(in_background(standard_figures, result.weekly, figures))
+                drawn = Path(drawing.enter_context(tempfile.TemporaryDirectory(prefix="report-figures-")))
+                figures_drawn = drawing.enter_context(in_background(_draw_figures, result, figures, drawn))
             pause_point("before_tables")
             result.weekly.to_parquet(staged / "weekly.parquet", index=False)
             pause_point("between_tables")
@@ -132,7 +141,8 @@ def write_results(
                 (staged / "mediation.png").write_bytes(figure_png(result.mediation))
                 (staged / "mediation.md").write_text(to_markdown(result.mediation))
             if result.config.run.figures:
-                report = build_report(result, figures, capacity_warnings(result.weekly), wait=figures_drawn)
+                warnings = capacity_warnings(result.weekly)
+                report = build_report(result, figures, warnings, wait=figures_drawn, drawn=drawn)
                 pause_point("after_figures")
                 (staged / "report.html").write_text(report)
                 pause_point("after_report")
