@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from conftest import CONF, compose_config
 
-from sim.analysis.experiment import STACK_PATIENTS, replicate_groups, simulate_run, simulate_runs
+from sim.analysis.experiment import STACK_PATIENTS, T_975, _half_width, replicate_groups, simulate_run, simulate_runs
 from sim.core.streams import ReplicateStreams, Stream, Streams, replicate_seed
 from sim.engine.stack import ReplicateStack
 
@@ -79,3 +79,18 @@ def test_replicates_are_grouped_to_fill_the_workers():
     assert replicate_groups(big, 1) == [[0], [1], [2], [3]]  # a stack never exceeds STACK_PATIENTS
     open_cohort = compose_config("population=open_cohort", "run.replicates=3")
     assert replicate_groups(open_cohort, 2) == [[0], [1], [2]]  # replicates of different sizes: one at a time
+
+
+def test_the_t_quantiles_kept_are_scipys_bit_for_bit():
+    from scipy.special import stdtrit
+
+    df = np.arange(1, T_975.size)
+    assert np.isnan(T_975[0])
+    assert np.array_equal(T_975[1:], stdtrit(df.astype(float), 0.975))
+    # Inside the table and past it, the half-width is the one scipy gives.
+    n = np.array([1, 2, 10, 31, 32, 200])
+    sd = np.linspace(0.5, 3.0, n.size)
+    expected = stdtrit(np.where(n >= 2, n - 1, np.nan), 0.975) * sd / np.sqrt(n)
+    for some in (n[:4], n):
+        np.testing.assert_array_equal(_half_width(sd[: some.size], some), expected[: some.size])
+    assert _half_width(2.0, 10) == stdtrit(9.0, 0.975) * 2.0 / np.sqrt(10)
