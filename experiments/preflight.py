@@ -102,25 +102,19 @@ def check_staffing(config: Config) -> None:
     Raises:
         ConfigError: naming the role, the arm and the key that would fix it.
     """
-    for role in ("gp",):
-        group = config.workforce.group(role)
-        for key in ("per_1000_patients", "capacity_per_week"):
-            if getattr(group, key) <= 0:
-                where, value = _staff_key(config, role, key, getattr(group, key))
-                raise ConfigError(
-                    f"config error: {where} = {value} is not allowed; "
-                    "expected > 0: intake is with a GP, so with no GP time nobody can be seen"
-                )
+    _require_staff(config, "gp", "intake is with a GP, so with no GP time nobody can be seen")
     for arm, service in config.arms.items():
         for role, why in needed_roles(service, config.population.share_physio_pathway).items():
-            group = config.workforce.group(role)
-            for key in ("per_1000_patients", "capacity_per_week"):
-                if getattr(group, key) <= 0:
-                    where, value = _staff_key(config, role, key, getattr(group, key))
-                    raise ConfigError(
-                        f"config error: {where} = {value} is not allowed; "
-                        f"expected > 0: arm {arm!r} needs a {role} ({why})"
-                    )
+            _require_staff(config, role, f"arm {arm!r} needs a {role} ({why})")
+
+
+def _require_staff(config: Config, role: str, why: str) -> None:
+    """Refuse a role with no clinicians or no slots, naming the key to change and ``why`` the role is needed."""
+    group = config.workforce.group(role)
+    for key in ("per_1000_patients", "capacity_per_week"):
+        if getattr(group, key) <= 0:
+            where, value = _staff_key(config, role, key, getattr(group, key))
+            raise ConfigError(f"config error: {where} = {value} is not allowed; expected > 0: {why}")
 
 
 def _staff_key(config: Config, role: str, key: str, value: float) -> tuple[str, float]:
