@@ -95,12 +95,15 @@ class WeeklyTotals:
 
     The model calls :meth:`start_week` at the start of every step; reading the
     week's increments changes nothing, so a summary can be taken any number of
-    times in a week.
+    times in a week. Each total is an array with one value per block of
+    patients: one block for a care system, one per replicate for a stack of
+    replicates (``sim.engine.stack``), whose patients are laid out block after block.
     """
 
-    def __init__(self, p: PatientState) -> None:
+    def __init__(self, p: PatientState, blocks: int = 1) -> None:
+        self.blocks = blocks
         self.previous = self.current(p)
-        self._last_read: tuple[int, dict[str, float]] = (0, self.previous)  # (week, totals) of the last read
+        self._last_read: tuple[int, dict[str, np.ndarray]] = (0, self.previous)  # (week, totals) of the last read
 
     def start_week(self, p: PatientState, week: int) -> None:
         """Remember the totals so far: the events of ``week`` are counted from here."""
@@ -109,17 +112,18 @@ class WeeklyTotals:
         # events between steps): reuse them rather than summing every counter again.
         self.previous = totals if read_week == week - 1 else self.current(p)
 
-    @staticmethod
-    def current(p: PatientState) -> dict[str, float]:
-        """Cumulative totals of every event counter."""
-        totals = {name: float(getattr(p, name).sum()) for name in _COUNTERS}
-        # Column by column: summing an (n, roles) array over axis 0 is four times slower.
-        totals.update({f"visits_{r}": float(p.visits[:, i].sum()) for i, r in enumerate(ROLES)})
-        totals["cost"] = float(p.cost.sum())
+    def current(self, p: PatientState) -> dict[str, np.ndarray]:
+        """Cumulative totals of every event counter, per block (a block's row sums are its own sums, bit for bit)."""
+        blocks = self.blocks
+        totals = {name: getattr(p, name).reshape(blocks, -1).sum(axis=1).astype(float) for name in _COUNTERS}
+        # Column by column: summing an (n, roles) array over the patients is four times slower.
+        visits = p.visits.reshape(blocks, -1, N_ROLES)
+        totals.update({f"visits_{r}": visits[:, :, i].sum(axis=1).astype(float) for i, r in enumerate(ROLES)})
+        totals["cost"] = p.cost.reshape(blocks, -1).sum(axis=1)
         return totals
 
-    def increments(self, p: PatientState, week: int) -> dict[str, float]:
-        """Events since the start of ``week`` (the current week)."""
+    def increments(self, p: PatientState, week: int) -> dict[str, np.ndarray]:
+        """Events since the start of ``week`` (the current week), per block."""
         now = self.current(p)
         self._last_read = (week, now)
         return {k: now[k] - self.previous[k] for k in now}
@@ -133,29 +137,43 @@ class CapacityTally:
     from joining the waiting list (presenting, or presenting again elsewhere
     after disengaging) to the intake encounter; a wait to therapy from taking
     up a brief course (M15) or stepping up from GP-led care to therapy (M17)
-    to the first session with a psychologist or physiotherapist.
+    to the first session with a psychologist or physiotherapist. Tallied per
+    block of patients and clinicians, as :class:`WeeklyTotals`.
     """
 
-    def __init__(self, p: PatientState, c: ClinicianState) -> None:
-        self.offered = np.bincount(c.role, weights=c.capacity, minlength=N_ROLES).astype(np.int64)
-        self.used = np.zeros(N_ROLES, np.int64)
-        self.unmet = np.zeros(N_ROLES, np.int64)
-        self.first_waits = np.zeros(0, np.int64)
-        self.therapy_waits = np.zeros(0, np.int64)
+    def __init__(self, p: PatientState, c: ClinicianState, blocks: int = 1) -> None:
+        self.blocks = blocks
+        self._per_block = max(p.n // blocks, 1)
+        roles = c.role + N_ROLES * (np.arange(c.n) // max(c.n // blocks, 1))
+        self.offered = np.bincount(roles, weights=c.capacity, minlength=blocks * N_ROLES).astype(np.int64)
+        self.offered = self.offered.reshape(blocks, N_ROLES)
+        self.used = np.zeros((blocks, N_ROLES), np.int64)
+        self.unmet = np.zeros((blocks, N_ROLES), np.int64)
+        self.first_waits = [np.zeros(0, np.int64)] * blocks
+        self.therapy_waits = [np.zeros(0, np.int64)] * blocks
         self.therapy_since = np.full(p.n, NEVER, np.int32)  # week therapy was decided, while waiting for it
         self._uptakes = p.psychosocial_uptakes.copy()
         self._step = p.care_step.copy()
 
+    def _by_block(self, patient: np.ndarray, values: np.ndarray) -> list[np.ndarray]:
+        # ``values`` split by the block of ``patient`` (sorted, as the week's requests and encounters are).
+        return np.split(values, np.searchsorted(patient, np.arange(1, self.blocks) * self._per_block))
+
+    def _count(self, patient: np.ndarray, role: np.ndarray) -> np.ndarray:
+        block = patient // self._per_block
+        return np.bincount(block * N_ROLES + role, minlength=self.blocks * N_ROLES).reshape(self.blocks, N_ROLES)
+
     def book(self, req: Requests, accepted: np.ndarray, enc: Encounters, p: PatientState, week: int) -> None:
         """Count the week's slots used and requests turned away by role, and the waits this week's encounters end."""
-        self.used = np.bincount(enc.role, minlength=N_ROLES)
-        self.unmet = np.bincount(req.role[~accepted], minlength=N_ROLES)
+        self.used = self._count(enc.patient, enc.role)
+        self.unmet = self._count(req.patient[~accepted], req.role[~accepted])
         # The list is joined in the week of presenting, or in week 1 (the first step) by those due before it.
-        joined = np.maximum(p.presentation_week[enc.patient[enc.kind == INTAKE]], 1).astype(np.int64)
-        self.first_waits = week - joined
+        intake = enc.patient[enc.kind == INTAKE]
+        joined = np.maximum(p.presentation_week[intake], 1).astype(np.int64)
+        self.first_waits = self._by_block(intake, week - joined)
         therapy = enc.patient[(enc.role == PSYCHOLOGIST) | (enc.role == PHYSIOTHERAPIST)]
         started = therapy[self.therapy_since[therapy] != NEVER]
-        self.therapy_waits = week - self.therapy_since[started].astype(np.int64)
+        self.therapy_waits = self._by_block(started, week - self.therapy_since[started].astype(np.int64))
         self.therapy_since[started] = NEVER
 
     def track_therapy(self, p: PatientState, week: int) -> None:
@@ -166,36 +184,44 @@ class CapacityTally:
         self._uptakes[:] = p.psychosocial_uptakes
         self._step[:] = p.care_step
 
-    def summary(self, p: PatientState, week: int) -> dict[str, float]:
-        """The week's capacity columns (``CAPACITY_COLUMNS``)."""
-        out: dict[str, float] = {}
-        for i, r in enumerate(ROLES):
-            out[f"slots_offered_{r}"] = int(self.offered[i])
-            out[f"slots_used_{r}"] = int(self.used[i])
-            out[f"unmet_{r}"] = int(self.unmet[i])
-        for i, r in enumerate(ROLES):
-            out[f"utilisation_{r}"] = float(self.used[i] / self.offered[i]) if self.offered[i] else float("nan")
+    def summary(self, p: PatientState, week: int) -> list[dict[str, float]]:
+        """The week's capacity columns (``CAPACITY_COLUMNS``), one dict per block."""
+        blocks = self.blocks
         in_care = p.status == IN_CARE
         overdue = (p.specialist_visits_left > 0) & (p.next_specialist_week <= week)
-        out["waiting_specialist"] = int((in_care & ((p.referral_due_week != NEVER) | overdue)).sum())
-        out["waiting_therapy"] = int((self.therapy_since != NEVER).sum())
-        for name, waits, count in (
-            ("first", self.first_waits, "first_appointments"),
-            ("therapy", self.therapy_waits, "therapy_starts"),
-        ):
-            out[count] = int(waits.size)
-            out[f"wait_{name}_weeks_mean"] = float(waits.mean()) if waits.size else float("nan")
-            out[f"wait_{name}_weeks_median"] = float(np.median(waits)) if waits.size else float("nan")
-        return out
+        specialist = (in_care & ((p.referral_due_week != NEVER) | overdue)).reshape(blocks, -1).sum(axis=1)
+        therapy = (self.therapy_since != NEVER).reshape(blocks, -1).sum(axis=1)
+        summaries = []
+        for b in range(blocks):
+            offered, used, unmet = self.offered[b], self.used[b], self.unmet[b]
+            out: dict[str, float] = {}
+            for i, r in enumerate(ROLES):
+                out[f"slots_offered_{r}"] = int(offered[i])
+                out[f"slots_used_{r}"] = int(used[i])
+                out[f"unmet_{r}"] = int(unmet[i])
+            for i, r in enumerate(ROLES):
+                out[f"utilisation_{r}"] = float(used[i] / offered[i]) if offered[i] else float("nan")
+            out["waiting_specialist"] = int(specialist[b])
+            out["waiting_therapy"] = int(therapy[b])
+            for name, waits, count in (
+                ("first", self.first_waits[b], "first_appointments"),
+                ("therapy", self.therapy_waits[b], "therapy_starts"),
+            ):
+                out[count] = int(waits.size)
+                out[f"wait_{name}_weeks_mean"] = float(waits.mean()) if waits.size else float("nan")
+                out[f"wait_{name}_weeks_median"] = float(np.median(waits)) if waits.size else float("nan")
+            summaries.append(out)
+        return summaries
 
 
-def _mean_sd(x: np.ndarray) -> tuple[float, float]:
-    if x.size == 0:
-        return float("nan"), float("nan")
-    # The arithmetic of ``x.mean()`` and ``x.std()``, bit for bit, without their Python overhead.
-    mean = np.add.reduce(x) / x.size
-    dev = x - mean
-    return float(mean), float(np.sqrt(np.add.reduce(dev * dev) / x.size))
+def _mean_sd(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # Mean and SD of each row of x (blocks x values): the arithmetic of ``x.mean()`` and ``x.std()`` of
+    # each row, bit for bit (a row's sum is the sum of that row alone), without their Python overhead.
+    if x.shape[1] == 0:
+        return np.full(x.shape[0], np.nan), np.full(x.shape[0], np.nan)
+    mean = np.add.reduce(x, axis=1) / x.shape[1]
+    dev = x - mean[:, None]
+    return mean, np.sqrt(np.add.reduce(dev * dev, axis=1) / x.shape[1])
 
 
 def weekly_summary(model: CareSystem, alliance: np.ndarray | None = None) -> dict[str, float]:
@@ -203,26 +229,45 @@ def weekly_summary(model: CareSystem, alliance: np.ndarray | None = None) -> dic
 
     Reads the model and changes nothing: a second call in the same week gives the same numbers.
     """
+    return weekly_summaries(model, alliance)[0]
+
+
+def weekly_summaries(model: CareSystem, alliance: np.ndarray | None = None, blocks: int = 1) -> list[dict[str, float]]:
+    """:func:`weekly_summary` of each block of patients (the replicates of a stack, ``sim.engine.stack``).
+
+    ``model.totals``, ``model.capacity`` and ``model.unmet_requests`` hold one
+    value per block; the patients of each block are the same number, one block after another.
+    """
     p, d = model.patients, model.dyads
     idx = model.population_index()
-    status = p.status[idx]
-    out: dict[str, float] = {"week": model.week, "n_patients": int(status.size)}
+    status = p.status[idx].reshape(blocks, -1)
+    out: list[dict[str, float]] = [{"week": model.week, "n_patients": int(status.shape[1])} for _ in range(blocks)]
     for name in ("function", "symptoms", "trust", "adherence"):
-        out[f"{name}_mean"], sd = _mean_sd(getattr(p, name)[idx])
-        if f"{name}_sd" in WEEKLY_COLUMNS:
-            out[f"{name}_sd"] = sd
-    out["wsas_mean"] = float(wsas(out["function_mean"]))
-    seen = d.current[idx] >= 0
-    alliance = (d.current_alliance() if alliance is None else alliance)[idx][seen]
-    out["alliance_mean"], out["alliance_sd"] = _mean_sd(alliance)
-    out["wai_mean"] = float(wai(out["alliance_mean"]))
-    counts = np.bincount(status, minlength=len(STATUSES))
-    out.update({f"n_{s}": int(counts[i]) for i, s in enumerate(STATUSES)})
+        mean, sd = _mean_sd(getattr(p, name)[idx].reshape(blocks, -1))
+        for b, summary in enumerate(out):
+            summary[f"{name}_mean"] = float(mean[b])
+            if f"{name}_sd" in WEEKLY_COLUMNS:
+                summary[f"{name}_sd"] = float(sd[b])
+    seen = (d.current[idx] >= 0).reshape(blocks, -1)
+    alliance = (d.current_alliance() if alliance is None else alliance)[idx].reshape(blocks, -1)
+    counts = np.bincount(
+        (status + len(STATUSES) * np.arange(blocks)[:, None]).ravel(), minlength=blocks * len(STATUSES)
+    )
+    counts = counts.reshape(blocks, len(STATUSES))
     inc = model.totals.increments(p, model.week)
-    out.update(inc)
-    out["visits"] = sum(inc[f"visits_{r}"] for r in ROLES)
-    out["unmet_requests"] = model.unmet_requests
-    out.update(model.capacity.summary(p, model.week))
+    unmet = np.broadcast_to(model.unmet_requests, blocks)
+    capacity = model.capacity.summary(p, model.week)
+    for b, summary in enumerate(out):
+        summary["wsas_mean"] = float(wsas(summary["function_mean"]))
+        # Only those seen have an alliance: a different number in each block, so one block at a time.
+        mean, sd = _mean_sd(alliance[b][seen[b]][None, :])
+        summary["alliance_mean"], summary["alliance_sd"] = float(mean[0]), float(sd[0])
+        summary["wai_mean"] = float(wai(summary["alliance_mean"]))
+        summary.update({f"n_{s}": int(counts[b, i]) for i, s in enumerate(STATUSES)})
+        summary.update({name: float(values[b]) for name, values in inc.items()})
+        summary["visits"] = sum(summary[f"visits_{r}"] for r in ROLES)
+        summary["unmet_requests"] = int(unmet[b])
+        summary.update(capacity[b])
     return out
 
 

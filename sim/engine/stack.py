@@ -36,6 +36,7 @@ from ..core.encounters import Encounters, Requests
 from ..core.params import CostParams, MechanismParams, PopulationParams, RunParams, ServiceParams, WorkforceParams
 from ..core.state import ClinicianState, DyadState, PatientState
 from ..core.streams import ReplicateStreams
+from .metrics import CapacityTally, WeeklyTotals, weekly_summaries
 from .system import CareSystem
 
 ROUTING_LAYOUT = ("by_role", "role_count", "role_start", "role_members")
@@ -124,7 +125,9 @@ class ReplicateStack(CareSystem):
         self._share_dyads()
         self.visit_cost = first.visit_cost
         self.seen = np.zeros(self.patients.n, bool)
-        self._bounds = np.arange(len(self.parts) + 1) * n  # first patient of each replicate, and the end
+        # The week's observations, one value per replicate (each replicate's week 0 is in its part).
+        self.totals = WeeklyTotals(self.patients, blocks=len(self.parts))
+        self.capacity = CapacityTally(self.patients, self.clinicians, blocks=len(self.parts))
 
     def _share_dyads(self) -> None:
         # Dyad views are made afresh when read: a DyadState caches positions computed from its own ``current``.
@@ -133,31 +136,15 @@ class ReplicateStack(CareSystem):
             part.dyads = DyadState(0, self.run_params.dyad_slots)  # empty, then pointed at the replicate's rows
             vars(part.dyads).update({name: array[r * n : (r + 1) * n] for name, array in self._dyad_arrays.items()})
 
-    def _open_week(self) -> None:
-        for part in self.parts:
-            part.week = self.week
-            part._open_week()
-
-    def _split(self, patient: np.ndarray) -> np.ndarray:
-        # Where each replicate's rows start in a patient-ordered array (requests and encounters are).
-        return np.searchsorted(patient, self._bounds)
-
     def _book(self, req: Requests, accepted: np.ndarray, enc: Encounters) -> None:
-        at_req, at_enc = self._split(req.patient), self._split(enc.patient)
-        for r, part in enumerate(self.parts):
-            first = self._bounds[r]
-            rows, seen = slice(at_req[r], at_req[r + 1]), slice(at_enc[r], at_enc[r + 1])
-            part_req = Requests(req.patient[rows] - first, req.role[rows], req.kind[rows])
-            part_enc = Encounters(enc.patient[seen] - first, enc.clinician[seen], enc.role[seen], enc.kind[seen])
-            part._book(part_req, accepted[rows], part_enc)
-
-    def _track_therapy(self) -> None:
-        for part in self.parts:
-            part._track_therapy()
+        n = self.parts[0].patients.n
+        self.unmet_requests = np.bincount(req.patient[~accepted] // n, minlength=len(self.parts))
+        self.capacity.book(req, accepted, enc, self.patients, self.week)
 
     def _record(self, alliance_now: np.ndarray) -> None:
+        summaries = weekly_summaries(self, alliance_now, blocks=len(self.parts))
         self._share_dyads()
-        n = self.parts[0].patients.n
-        for r, part in enumerate(self.parts):
-            part._record(alliance_now[r * n : (r + 1) * n])
-        self.summary = self.parts[0].summary
+        for part, summary in zip(self.parts, summaries, strict=True):
+            part.week = self.week
+            part._keep(summary)
+        self.summary = summaries[0]

@@ -224,9 +224,13 @@ class CareSystem:
         self.capacity.track_therapy(self.patients, self.week)
 
     def _record(self, alliance_now: np.ndarray) -> None:
-        self.summary = weekly_summary(self, alliance_now)
+        self._keep(weekly_summary(self, alliance_now))
+
+    def _keep(self, summary: dict[str, float]) -> None:
+        # The week's aggregates, and the journeys' states, into the run's records.
+        self.summary = summary
         for name, values in self.weekly.items():
-            values.append(self.summary[name])
+            values.append(summary[name])
         if self._trajectory is not None:
             self._trajectory.append(trajectory_snapshot(self, self._trajectory_first))
 
