@@ -19,9 +19,11 @@ exit status 2 with nothing written.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import os
 import sys
+import threading
 from pathlib import Path
 
 import hydra
@@ -173,8 +175,20 @@ def main(cfg: DictConfig) -> None:
             print(sweep_progress(Path(hydra_cfg.sweep.dir)))
             return
     bar, step = progress(config.run.replicates * len(config.arms), config.experiment)
+    # The figures are drawn by processes forked from this one after the runs. This process is idle while
+    # worker processes run, so it loads matplotlib then (in a thread started once the first run is back,
+    # when every worker has been forked), and the figure processes start with it loaded.
+    loader = threading.Thread(target=importlib.import_module, args=("matplotlib.figure",), daemon=True)
+
+    def step_and_load(arm: str, replicate: int) -> None:
+        step(arm, replicate)
+        if config.run.figures and loader.ident is None:
+            loader.start()
+
     try:
-        result = run_experiment(config, progress=step)
+        result = run_experiment(config, progress=step_and_load)
+        if loader.ident is not None:
+            loader.join()  # before any fork
         bar.close()
         with writing(out_dir, kept):
             folder = write_results(result, out_dir, overrides=list(hydra_cfg.overrides.task))

@@ -12,14 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import shutil
 import subprocess
 import sys
-import tempfile
 from contextlib import ExitStack
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from ..analysis.capacity import capacity_warnings
@@ -84,12 +85,15 @@ def finished_run(folder: Path, config: Config) -> Path | None:
     return None
 
 
-def _draw_figures(result: ExperimentResult, figures: Path, drawn: Path) -> None:
-    # The figure process's work: the standard figures into the results, the report's own into ``drawn``.
+def _standard_figures(weekly: pd.DataFrame, figures: Path) -> None:
     from .plots import standard_figures
+
+    standard_figures(weekly, figures)
+
+
+def _report_figures(result: ExperimentResult, drawn: Path) -> None:
     from .report import report_figures
 
-    standard_figures(result.weekly, figures)
     report_figures(result, drawn)
 
 
@@ -113,39 +117,43 @@ def write_results(
     """
     from .report import build_report
 
-    with StagedFolder(Path(target)) as stage:
+    with StagedFolder(Path(target)) as stage, ExitStack() as drawing:
         staged = stage.path
+        if result.config.run.figures:
+            # The figures are drawn in two more processes (the standard ones; the report's own) while this
+            # one writes the tables and builds the report's tables; the report waits for them only to embed
+            # them. This process needs no matplotlib (the command line loads it while the runs go on,
+            # so the figure processes start with it).
+            figures = staged / "figures"
+            drawn = staged / ".report-figures"  # the report's own figures, until embedded
+            standard_drawn = drawing.enter_context(in_background(_standard_figures, result.weekly, figures))
+            report_drawn = drawing.enter_context(in_background(_report_figures, result, drawn))
         with open(staged / "config.yaml", "w") as fh:
             yaml.safe_dump(to_dict(result.config), fh, sort_keys=False)
-        with ExitStack() as drawing:
-            if result.config.run.figures:
-                # Every figure (the standard ones and the report's own) is drawn in a second process while
-                # this one writes the tables and builds the report's tables; the report waits for them only
-                # to embed them. This process never loads matplotlib.
-                figures = staged / "figures"
-                drawn = Path(drawing.enter_context(tempfile.TemporaryDirectory(prefix="report-figures-")))
-                figures_drawn = drawing.enter_context(in_background(_draw_figures, result, figures, drawn))
-            pause_point("before_tables")
-            result.weekly.to_parquet(staged / "weekly.parquet", index=False)
-            pause_point("between_tables")
-            result.patients.to_parquet(staged / "patients.parquet", index=False)
-            if result.trajectories is not None:
-                result.trajectories.to_parquet(staged / "trajectories.parquet", index=False)
-            result.summary.to_csv(staged / "summary.csv", index=False)
-            if result.mediation is not None:
-                from .mediation import figure_png, to_markdown
+        pause_point("before_tables")
+        result.weekly.to_parquet(staged / "weekly.parquet", index=False)
+        pause_point("between_tables")
+        result.patients.to_parquet(staged / "patients.parquet", index=False)
+        if result.trajectories is not None:
+            result.trajectories.to_parquet(staged / "trajectories.parquet", index=False)
+        result.summary.to_csv(staged / "summary.csv", index=False)
+        if result.mediation is not None:
+            from .mediation import figure_png, to_markdown
 
-                result.mediation.to_csv(staged / "mediation.csv", index=False)
-                if result.mediation_replicates is not None:
-                    result.mediation_replicates.to_csv(staged / "mediation_replicates.csv", index=False)
-                (staged / "mediation.png").write_bytes(figure_png(result.mediation))
-                (staged / "mediation.md").write_text(to_markdown(result.mediation))
-            if result.config.run.figures:
-                warnings = capacity_warnings(result.weekly)
-                report = build_report(result, figures, warnings, wait=figures_drawn, drawn=drawn)
-                pause_point("after_figures")
-                (staged / "report.html").write_text(report)
-                pause_point("after_report")
+            result.mediation.to_csv(staged / "mediation.csv", index=False)
+            if result.mediation_replicates is not None:
+                result.mediation_replicates.to_csv(staged / "mediation_replicates.csv", index=False)
+            (staged / "mediation.png").write_bytes(figure_png(result.mediation))
+            (staged / "mediation.md").write_text(to_markdown(result.mediation))
+        if result.config.run.figures:
+            warnings = capacity_warnings(result.weekly)
+            report = build_report(
+                result, figures, warnings, wait=lambda: (standard_drawn(), report_drawn()), drawn=drawn
+            )
+            shutil.rmtree(drawn)
+            pause_point("after_figures")
+            (staged / "report.html").write_text(report)
+            pause_point("after_report")
         for name, text in (extra_files or {}).items():
             (staged / name).write_text(text)
         manifest = {
