@@ -39,10 +39,10 @@ from experiments.cli import existing_ancestor, exit_config_error, progress, remo
 from experiments.preflight import check_before_work
 from experiments.schema import compose_jobs, one_line, register, replace_mappings, to_config
 from sim.analysis.capacity import capacity_warnings
-from sim.analysis.experiment import headline, run_experiment
+from sim.analysis.experiment import ExperimentRuns, headline, run_experiment
 from sim.analysis.sweeps import complete_runs, read_manifest
 from sim.core.files import remove_if_empty
-from sim.core.params import ConfigError
+from sim.core.params import Config, ConfigError
 from sim.outputs.writer import finished_run, write_results
 
 register()
@@ -51,10 +51,11 @@ register()
 _NO_WORK = {"--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--info", "-i", "--shell-completion", "-sc"}
 _WITH_VALUE = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--package", "-p"}
 _kept: Path | None = None
+_started: ExperimentRuns | None = None
 """The nearest folder that existed before this run: nothing at or above it is ever removed."""
 
 
-def preflight(argv: list[str]) -> Path | None:
+def preflight(argv: list[str]) -> tuple[Path | None, Config | None]:
     """Compose and check every job of the command line before Hydra creates any folder.
 
     Hydra makes the run folder (and, for a sweep, the sweep folder with
@@ -63,13 +64,14 @@ def preflight(argv: list[str]) -> Path | None:
     machine's memory and the output folder (a repeated sweep value runs once: see ``main``).
 
     Returns:
-        The nearest existing folder above the output, or None if the command does no work.
+        The nearest existing folder above the output (None if the command does no work), and the
+        config of a single run (None for a sweep), with which its runs can start at once.
 
     Raises:
         ConfigError: the first problem, in one line.
     """
     if any(a.split("=")[0] in _NO_WORK for a in argv) or {"--config-path", "-cp", "--config-name", "-cn"} & set(argv):
-        return None
+        return None, None
     multirun = "-m" in argv or "--multirun" in argv
     overrides, extra, skip = [], [], False
     for i, arg in enumerate(argv):
@@ -96,7 +98,7 @@ def preflight(argv: list[str]) -> Path | None:
         workers = OmegaConf.select(cfg, "hydra.launcher.n_jobs", default=1) if multirun else 1
         check_before_work(config, out, parallel=(os.cpu_count() or 1) if workers == -1 else int(workers))
         kept = existing_ancestor(out)
-    return kept
+    return kept, None if multirun else config
 
 
 def sweep_jobs(sweep_dir: Path) -> list[list[str]]:
@@ -186,7 +188,7 @@ def main(cfg: DictConfig) -> None:
             loader.start()
 
     try:
-        result = run_experiment(config, progress=step_and_load)
+        result = run_experiment(config, progress=step_and_load, runs=_started)
         if loader.ident is not None:
             loader.join()  # before any fork
         bar.close()
@@ -211,8 +213,17 @@ def main(cfg: DictConfig) -> None:
 
 if __name__ == "__main__":
     try:
-        _kept = preflight(sys.argv[1:])
+        _kept, _single = preflight(sys.argv[1:])
     except ConfigError as err:
         exit_config_error(err)
+    if _single is not None:
+        # A single run's config is known and checked: its runs start now, in worker processes, while
+        # Hydra composes the same config again (twice) and sets up the job; main uses them if the config
+        # it gets is the same (it is, unless Hydra changes something), else starts again.
+        _started = ExperimentRuns(_single)
     sys.argv = [sys.argv[0], *replace_mappings(sys.argv[1:])]
-    main()
+    try:
+        main()
+    finally:
+        if _started is not None:
+            _started.cancel()

@@ -1,13 +1,24 @@
-"""Replicates stacked into one care system give, bit for bit, what they give one at a time (sim.engine.stack)."""
+"""The main job's speed-ups change no number: stacked replicates (sim.engine.stack), early-started runs, t quantiles."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import CONF, compose_config
 
-from sim.analysis.experiment import STACK_PATIENTS, T_975, _half_width, replicate_groups, simulate_run, simulate_runs
+from sim.analysis.experiment import (
+    STACK_PATIENTS,
+    T_975,
+    ExperimentRuns,
+    _half_width,
+    replicate_groups,
+    run_experiment,
+    simulate_run,
+    simulate_runs,
+)
 from sim.core.streams import ReplicateStreams, Stream, Streams, replicate_seed
 from sim.engine.stack import ReplicateStack
 
@@ -94,3 +105,14 @@ def test_the_t_quantiles_kept_are_scipys_bit_for_bit():
     for some in (n[:4], n):
         np.testing.assert_array_equal(_half_width(sd[: some.size], some), expected[: some.size])
     assert _half_width(2.0, 10) == stdtrit(9.0, 0.975) * 2.0 / np.sqrt(10)
+
+
+def test_runs_started_early_give_the_same_experiment_and_a_stale_start_is_dropped():
+    config = compose_config(*TINY[:-1], "run.jobs=2")
+    expected = run_experiment(config)
+    started = run_experiment(config, runs=ExperimentRuns(config))  # as the command line does, before Hydra's main
+    other = dataclasses.replace(config, run=dataclasses.replace(config.run, seed=config.run.seed + 1))
+    stale = run_experiment(config, runs=ExperimentRuns(other))  # started for another config: not used
+    for result in (started, stale):
+        for name in ("weekly", "patients", "summary", "journeys"):
+            pd.testing.assert_frame_equal(getattr(expected, name), getattr(result, name), check_exact=True)

@@ -208,54 +208,93 @@ def worker_count(config: Config, runs: int) -> int:
     return max(1, min(wanted, runs))
 
 
-def _simulate_all(config: Config) -> Iterator[tuple[str, int, RunTables]]:
-    """``(arm, replicate, tables)`` of every run, in the order the runs finish.
+class ExperimentRuns:
+    """Every run of an experiment, under way from creation: on worker processes when there are several.
 
+    Iterating gives ``(arm, replicate, tables)`` in the order the runs finish.
     Every run derives its random streams from its own seed, so where, when and
-    with which other replicates it runs cannot change a number; the caller
-    puts the tables back in order.
+    with which other replicates it runs cannot change a number;
+    :func:`run_experiment` puts the tables back in order. Made early (the
+    command line makes it as soon as the config is checked), the runs go on
+    while the caller does other work.
+
+    Args:
+        config: The experiment configuration; validated here before any work.
     """
-    n_jobs = worker_count(config, len(config.arms) * config.run.replicates)
-    tasks = [(arm, group) for group in replicate_groups(config, n_jobs) for arm in config.arms]
-    calls = [(config, arm, group) for arm, group in tasks]
-    for i, tables in in_workers(simulate_runs, calls, worker_count(config, len(tasks))):
-        arm, group = tasks[i]
-        for r, run_tables in zip(group, tables, strict=True):
-            yield arm, r, run_tables
+
+    def __init__(self, config: Config) -> None:
+        validate(config)
+        self.config = config
+        n_jobs = worker_count(config, len(config.arms) * config.run.replicates)
+        self._tasks = [(arm, group) for group in replicate_groups(config, n_jobs) for arm in config.arms]
+        calls = [(config, arm, group) for arm, group in self._tasks]
+        self._calls = WorkerCalls(simulate_runs, calls, worker_count(config, len(self._tasks)))
+
+    def __iter__(self) -> Iterator[tuple[str, int, RunTables]]:
+        for i, tables in self._calls:
+            arm, group = self._tasks[i]
+            for r, run_tables in zip(group, tables, strict=True):
+                yield arm, r, run_tables
+
+    def cancel(self) -> None:
+        """Drop the runs not yet started (the ones under way finish in their workers, unread)."""
+        self._calls.cancel()
 
 
-def in_workers[T](function: Callable[..., T], calls: list[tuple], n_jobs: int) -> Iterator[tuple[int, T]]:
-    """``(index, function(*calls[index]))`` for every call, in the order they finish, on ``n_jobs`` processes.
+class WorkerCalls[T]:
+    """``function(*call)`` for every call, on ``n_jobs`` processes, submitted at creation.
 
-    Calls go to separate processes (the engine holds the GIL, so threads would
-    not help); with ``n_jobs = 1`` they run in this process, in order. Used by
-    experiments (one call per run) and the PSA (one call per draw).
+    Iterating gives ``(index, result)`` in the order the calls finish. Calls go
+    to separate processes (the engine holds the GIL, so threads would not
+    help); with ``n_jobs = 1`` they run in this process, in order, as they are
+    iterated. An error or an interrupt while iterating drops the calls not yet
+    started and does not wait for the others.
     """
-    if n_jobs == 1:
-        for i, args in enumerate(calls):
-            yield i, function(*args)
-        return
-    from ..engine import metrics, system  # noqa: F401  (loaded once here, inherited by forked workers)
 
-    # Forked where the platform allows it: a worker then starts in milliseconds with
-    # NumPy, pandas and the engine already loaded, where a fresh interpreter (spawn, or
-    # joblib's loky) spends about 0.7 s of CPU per worker importing them again.
-    context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
-    pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=context, initializer=_worker_start)
-    try:
+    def __init__(self, function: Callable[..., T], calls: list[tuple], n_jobs: int) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        if n_jobs == 1:
+            self._serial = ((i, function(*args)) for i, args in enumerate(calls))
+            return
+        from ..engine import metrics, system  # noqa: F401  (loaded once here, inherited by forked workers)
+
+        # Forked where the platform allows it: a worker then starts in milliseconds with
+        # NumPy, pandas and the engine already loaded, where a fresh interpreter (spawn, or
+        # joblib's loky) spends about 0.7 s of CPU per worker importing them again.
+        context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
+        self._pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=context, initializer=_worker_start)
         with warnings.catch_warnings():
             # Python warns at any fork once the process has other threads. Here the only ones
             # are native (OpenBLAS, Arrow's allocator), built to survive a fork; there is no
             # other Python thread that could hold a lock the workers would need.
             warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
-            futures = {pool.submit(function, *args): i for i, args in enumerate(calls)}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
-    except BaseException:
-        # An error or an interrupt: drop the calls not yet started, do not wait for the others.
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
+            self._futures = {self._pool.submit(function, *args): i for i, args in enumerate(calls)}
+
+    def __iter__(self) -> Iterator[tuple[int, T]]:
+        if self._pool is None:
+            yield from self._serial
+            return
+        try:
+            for future in as_completed(self._futures):
+                yield self._futures[future], future.result()
+        except BaseException:
+            self.cancel()
+            raise
+        self._pool.shutdown()
+
+    def cancel(self) -> None:
+        """Drop the calls not yet started; do not wait for the others."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def in_workers[T](function: Callable[..., T], calls: list[tuple], n_jobs: int) -> Iterator[tuple[int, T]]:
+    """``(index, function(*calls[index]))`` for every call, in the order they finish, on ``n_jobs`` processes.
+
+    See :class:`WorkerCalls`. Used by experiments (one call per group of runs),
+    the PSA (one call per draw), mediation and calibration.
+    """
+    return iter(WorkerCalls(function, calls, n_jobs))
 
 
 @contextmanager
@@ -310,7 +349,9 @@ def reference_arm(config: Config) -> str:
     return config.run.reference_arm if config.run.reference_arm in config.arms else next(iter(config.arms))
 
 
-def run_experiment(config: Config, progress: Callable[[str, int], None] | None = None) -> ExperimentResult:
+def run_experiment(
+    config: Config, progress: Callable[[str, int], None] | None = None, runs: ExperimentRuns | None = None
+) -> ExperimentResult:
     """Run every arm in every replicate and compare the arms.
 
     Runs go to ``run.jobs`` worker processes (0 = one per core, 1 = all in
@@ -321,17 +362,22 @@ def run_experiment(config: Config, progress: Callable[[str, int], None] | None =
         config: The experiment configuration; validated here before any work.
         progress: Called after each finished run with the arm and replicate
             (the command line uses it for a progress bar), in the order runs finish.
+        runs: The runs, if already started (:class:`ExperimentRuns`) for this same config; else they start here.
     """
     validate(config)
+    if runs is None or runs.config != config:
+        if runs is not None:
+            runs.cancel()
+        runs = ExperimentRuns(config)
     seeds = {r: replicate_seed(config.run.seed, r) for r in range(config.run.replicates)}
-    runs = [(arm, r) for r in range(config.run.replicates) for arm in config.arms]
     done: dict[tuple[str, int], RunTables] = {}
-    for arm, r, tables in _simulate_all(config):
+    for arm, r, tables in runs:
         done[arm, r] = tables
         if progress is not None:
             progress(arm, r)
     weekly, patients, trajectories, journeys = [], [], [], []
-    for (arm, r), tables in ((run, done[run]) for run in runs):
+    in_order = [(arm, r) for r in range(config.run.replicates) for arm in config.arms]
+    for (arm, r), tables in ((run, done[run]) for run in in_order):
         keys = {"arm": arm, "replicate": r}
         weekly.append(tables.weekly.assign(**keys))
         patients.append(tables.patients.assign(**keys))
