@@ -18,6 +18,7 @@ from sim.analysis.experiment import (
     run_experiment,
     simulate_run,
     simulate_runs,
+    system_params,
 )
 from sim.core.streams import ReplicateStreams, Stream, Streams, replicate_seed
 from sim.engine.stack import ReplicateStack
@@ -52,15 +53,7 @@ def test_a_stack_equals_its_replicates_with_a_role_nobody_staffs_and_a_full_serv
 def test_patients_meet_only_their_own_replicates_clinicians():
     config = compose_config(*TINY)
     seeds = [replicate_seed(config.run.seed, r) for r in range(3)]
-    stack = ReplicateStack(
-        config.arms["fragmented"],
-        run=config.run,
-        population=config.population,
-        workforce=config.workforce,
-        mechanisms=config.mechanisms,
-        costs=config.costs,
-        seeds=seeds,
-    )
+    stack = ReplicateStack(config.arms["fragmented"], **system_params(config), seeds=seeds)
     stack.run_model()
     n, c_n = stack.parts[0].patients.n, stack.parts[0].clinicians.n
     replicate = np.arange(stack.patients.n) // n

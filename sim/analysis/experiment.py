@@ -74,6 +74,17 @@ class ExperimentResult:
 JOURNEYS = 6  # patients whose weekly states every experiment keeps, for the report
 
 
+def system_params(config: Config) -> dict[str, object]:
+    """What every arm's care system shares: the run, population, workforce, mechanisms and costs (keyword arguments)."""
+    return {
+        "run": config.run,
+        "population": config.population,
+        "workforce": config.workforce,
+        "mechanisms": config.mechanisms,
+        "costs": config.costs,
+    }
+
+
 def run_arm(config: Config, arm: str, replicate: int, *, audit: bool = False, journeys: int = 0) -> CareSystem:
     """Simulate one arm in one replicate and return the finished engine.
 
@@ -94,11 +105,7 @@ def run_arm(config: Config, arm: str, replicate: int, *, audit: bool = False, jo
 
     model = CareSystem(
         config.arms[arm],
-        run=config.run,
-        population=config.population,
-        workforce=config.workforce,
-        mechanisms=config.mechanisms,
-        costs=config.costs,
+        **system_params(config),
         seed=replicate_seed(config.run.seed, replicate),
         audit=audit,
         journeys=journeys,
@@ -163,11 +170,7 @@ def simulate_runs(config: Config, arm: str, replicates: list[int]) -> list[RunTa
 
     stack = ReplicateStack(
         config.arms[arm],
-        run=config.run,
-        population=config.population,
-        workforce=config.workforce,
-        mechanisms=config.mechanisms,
-        costs=config.costs,
+        **system_params(config),
         seeds=[replicate_seed(config.run.seed, r) for r in replicates],
         journeys=JOURNEYS if replicates[0] == 0 else 0,
     )
