@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from experiments.cli import check_writable
-from sim.analysis.experiment import worker_count
+from sim.analysis.experiment import replicate_groups, worker_count
 from sim.core.params import Config, ConfigError
 from sim.core.service import needed_roles
 
@@ -74,8 +74,9 @@ def estimate_memory(config: Config, parallel: int = 1) -> MemoryEstimate:
     """Peak memory of ``run_experiment(config)``, times ``parallel`` processes running at once.
 
     The main process keeps every run's tables; each of the experiment's worker
-    processes (``run.jobs``) holds one run's working set at a time. A forked
-    worker is counted as a whole process, which errs on the safe side.
+    processes (``run.jobs``) holds the working set of one stack of replicates
+    (``replicate_groups``) at a time. A forked worker is counted as a whole
+    process, which errs on the safe side.
 
     Args:
         config: The experiment (every arm, every replicate, kept until written).
@@ -86,10 +87,11 @@ def estimate_memory(config: Config, parallel: int = 1) -> MemoryEstimate:
     patients = pop.n_patients + (pop.arrivals_per_week * run.weeks if pop.cohort == "open" else 0)
     runs = len(config.arms) * run.replicates
     workers = worker_count(config, runs)
+    stacked = max(len(group) for group in replicate_groups(config, workers))  # runs a process steps at once
     per_week = BYTES_PER_TRAJECTORY_ROW if run.trajectories else BYTES_PER_PATIENT_WEEK_KEPT
     one = (
         BYTES_PROCESS * (1 + (workers if workers > 1 else 0))
-        + workers * patients * BYTES_PER_PATIENT_RUNNING
+        + workers * stacked * patients * BYTES_PER_PATIENT_RUNNING
         + patients * runs * BYTES_PER_PATIENT_RUN_KEPT
         + patients * run.weeks * runs * per_week
     )
