@@ -18,11 +18,12 @@ apart:
   replicate, so patients meet only their own replicate's clinicians.
   Every other step that involves a clinician starts from an encounter or a lead
   set by routing.
-- **Observations**: each replicate keeps its own
-  :class:`~sim.engine.system.CareSystem` (``parts``), whose arrays are views
-  of its rows of the stack; the weekly aggregates, capacity tallies, journeys
-  and per-patient table are computed from those views as for a replicate run
-  alone.
+- **Observations**: the weekly aggregates and capacity tallies are taken
+  per replicate, all at once (:func:`~sim.engine.metrics.weekly_summaries`
+  by block: each replicate's sums are its own sums, bit for bit), into each
+  replicate's own :class:`~sim.engine.system.CareSystem` (``parts``), whose
+  arrays are views of its rows of the stack; the journeys and the
+  per-patient table are taken from those views as for a replicate run alone.
 
 ``tests/test_stack.py`` checks that every table of a stacked run equals the
 one-at-a-time runs exactly, for every care-model preset.
