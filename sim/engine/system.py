@@ -133,7 +133,7 @@ class CareSystem:
         self.totals = WeeklyTotals(p)
         self.capacity = CapacityTally(p, self.clinicians)
         self.summary = weekly_summary(self)
-        self.weekly: dict[str, list[float]] = {name: [self.summary[name]] for name in WEEKLY_COLUMNS}
+        self._weeks: list[dict[str, float]] = [self.summary]  # every week's aggregates (weekly_table)
         recording = self.run_params.trajectories or journeys > 0
         self._trajectory: list[dict[str, np.ndarray]] | None = [] if recording else None
         self._trajectory_first = None if self.run_params.trajectories else journeys
@@ -229,14 +229,13 @@ class CareSystem:
     def _keep(self, summary: dict[str, float]) -> None:
         # The week's aggregates, and the journeys' states, into the run's records.
         self.summary = summary
-        for name, values in self.weekly.items():
-            values.append(summary[name])
+        self._weeks.append(summary)
         if self._trajectory is not None:
             self._trajectory.append(trajectory_snapshot(self, self._trajectory_first))
 
     def weekly_table(self) -> pd.DataFrame:
         """The weekly aggregates so far, one row per week from week 0 (columns ``WEEKLY_COLUMNS``)."""
-        return pd.DataFrame(self.weekly)
+        return pd.DataFrame({name: [week[name] for week in self._weeks] for name in WEEKLY_COLUMNS})
 
     def trajectory_frame(self) -> pd.DataFrame:
         """Per patient x week states recorded with ``run.trajectories`` (or ``journeys``)."""
