@@ -612,8 +612,8 @@ table.table th{background:#f3f3f3}figure{margin:.5em 0}img{max-width:100%}
 def report_figures(result: ExperimentResult, folder: Path) -> None:
     """Draw the report's own figures into ``folder`` as PNG files: the cost-effectiveness plane and the journeys.
 
-    The writer draws them in its figure process (with the standard figures)
-    while it writes the tables; :func:`build_report` reads them from there.
+    The writer draws them in a process of their own while it writes the
+    tables; :func:`build_report` reads them from there.
     """
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "ce_plane.png").write_bytes(base64.b64decode(_ce_plane(economics(result), reference_arm(result.config))))
