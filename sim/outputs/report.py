@@ -131,6 +131,10 @@ def equity(result: ExperimentResult) -> pd.DataFrame:
     return table
 
 
+NOT_ON_TRACK_OUTCOMES = ("function_final", "symptoms_final", "improved", "disengaged_ever", "cost")
+"""The outcomes the not-on-track table shows."""
+
+
 def not_on_track(result: ExperimentResult) -> pd.DataFrame:
     """Paired comparison among patients not on track at week 12 in the reference arm.
 
@@ -142,12 +146,11 @@ def not_on_track(result: ExperimentResult) -> pd.DataFrame:
     p, ref = result.patients, reference_arm(result.config)
     base = p[p["arm"] == ref]
     flagged = base.loc[base["symptoms_week12"] >= base["symptoms_baseline"], ["replicate", "patient_id"]]
-    subgroup = p.merge(flagged, on=["replicate", "patient_id"])
+    shown = [o for o in NOT_ON_TRACK_OUTCOMES if o in p.columns]  # only these are compared: the rest is not shown
+    subgroup = p[["arm", "replicate", "patient_id", *shown]].merge(flagged, on=["replicate", "patient_id"])
     if subgroup.empty:
         return pd.DataFrame()
-    summary = compare_arms(subgroup, ref)
-    keep = summary["outcome"].isin(["function_final", "symptoms_final", "improved", "disengaged_ever", "cost"])
-    table = summary[keep].copy()
+    table = compare_arms(subgroup, ref)
     table["value"] = [with_interval(r.mean, r.ci_low, r.ci_high) for r in table.itertuples()]
     table["column"] = [arm_name(r.arm) if r.contrast == "level" else versus(r.arm, ref) for r in table.itertuples()]
     wide = table.pivot_table(index="description", columns="column", values="value", aggfunc="first", sort=False)
@@ -292,7 +295,7 @@ def numbers(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _headline(result: ExperimentResult) -> pd.DataFrame:
+def _headline(result: ExperimentResult, econ: pd.DataFrame) -> pd.DataFrame:
     s = result.summary
     ref = reference_arm(result.config)
     rows = []
@@ -308,7 +311,6 @@ def _headline(result: ExperimentResult) -> pd.DataFrame:
             row[f"d ({arm_name(r.arm)})"] = number(r.effect_size) if np.isfinite(r.effect_size) else "–"
         rows.append(row)
     row = {"outcome": "Cost per improved patient (currency units)"}
-    econ = economics(result)
     for arm, g in econ.groupby("arm", sort=False):
         few = int((g["improved"] < MIN_SHARE_IMPROVED).sum())
         if few:
@@ -642,7 +644,7 @@ def build_report(
     config, ref = result.config, reference_arm(result.config)
     econ = economics(result)
     # Every table first: another process may still be drawing the figures (``wait``).
-    headline, staffing = _table(_headline(result), "headline"), staffing_section(result)
+    headline, staffing = _table(_headline(result, econ), "headline"), staffing_section(result)
     costs = _table(
         numbers(
             cost_by_event(result)
