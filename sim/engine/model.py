@@ -47,7 +47,7 @@ class CareModel(CareSystem, Model):
         run: Horizon and dyad slots (``run.replicates`` and ``run.seed`` are not used here).
         population: Cohort size and type, case mix and patient traits.
         workforce: Clinicians by role.
-        mechanisms: Coefficients of M1–M18.
+        mechanisms: Coefficients of M1–M19.
         costs: Unit costs by event type.
         seed: Seed of this replicate; arms that share it share the cohort and
             every care-independent draw (common random numbers).

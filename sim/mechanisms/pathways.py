@@ -399,6 +399,8 @@ def review(
     p.care_step[done] = GP_LED
     weeks_in = week - p.care_start_week
     due = in_care & (weeks_in > 0) & (weeks_in % service.review_interval_weeks == 0)
+    if not (due.any() or done.any()):
+        return  # most weeks: no review falls due and no course ends
     well = due & (reported <= service.discharge_below_points)
     discharge = well & (p.care_step == GP_LED)
     p.status[discharge] = DISCHARGED
