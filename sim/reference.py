@@ -653,6 +653,9 @@ class RefPatient(Agent):
             room = 1.0 - value if progress > 0 else value
             setattr(self, name, value + gain * progress * room)
 
+        # M3, M19: uncertainty and avoidance drift back toward the patient's own level before care.
+        self.uncertainty += mech.uncertainty_return_per_week * (self.uncertainty_own - self.uncertainty)
+        self.avoidance += mech.avoidance_return_per_week * (self.avoidance_own - self.avoidance)
         # M19: fear raises avoidance, graded exposure (adherence x pacing) lowers it.
         fear = mech.avoidance_fear_per_week * self.catastrophising * self.uncertainty
         exposure = mech.avoidance_exposure_per_week * self.adherence * self.pacing

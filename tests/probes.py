@@ -432,6 +432,15 @@ def distress_after(symptoms: float, **changes: object) -> float:
     return float(p.distress.mean())
 
 
+def faded(state: str, **changes: object) -> float:
+    """M3, M19: a week's move of ``state`` (uncertainty or avoidance) back up from 0.1 toward the own level 0.6."""
+    m = probe_model(**changes)
+    p = m.patients
+    getattr(p, state)[:], getattr(p, f"{state}_own")[:] = LOW, 0.6
+    recovery.fading(p, slice(None), m.mechanisms)
+    return float((getattr(p, state) - LOW).mean())
+
+
 def avoidance_week(**levels_and_changes: object) -> float:
     """M19: change in avoidance over one week from 0.5 (levels: adherence, pacing, catastrophising, uncertainty)."""
     levels = {k: levels_and_changes.pop(k) for k in ("adherence", "pacing", "catastrophising", "uncertainty")}

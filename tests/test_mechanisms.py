@@ -488,6 +488,28 @@ def test_m19_validation_and_explanation_lower_avoidance_dismissal_raises_it():
     assert avoidance_after(1.0, 1.0, **off) == avoidance_after(0.0, 0.0, **off) == 0.5
 
 
+def test_m3_m19_uncertainty_and_avoidance_return_toward_the_own_level_unless_renewed():
+    m = tiny_model()
+    p = m.patients
+    p.uncertainty_own[:], p.avoidance_own[:] = 0.6, 0.6
+    p.uncertainty[:] = [0.1, 0.3, 0.6, 0.8, 0.95]
+    p.avoidance[:] = [0.95, 0.8, 0.6, 0.3, 0.1]
+    gap_u, gap_a = np.abs(p.uncertainty - 0.6), np.abs(p.avoidance - 0.6)
+    for _ in range(26):
+        recovery.fading(p, slice(None), m.mechanisms)
+    # both ways: gains not renewed fade, and so do setbacks (a contradiction, a dismissal)
+    assert np.allclose(np.abs(p.uncertainty - 0.6), gap_u / 2, atol=1e-3)  # half-life of 26 weeks
+    assert np.allclose(np.abs(p.avoidance - 0.6), gap_a / 2, atol=1e-3)
+    assert np.all(np.sign(p.uncertainty - 0.6) == np.sign([-1, -1, 0, 1, 1]))
+
+    off = tiny_model(uncertainty_return_per_week=0.0, avoidance_return_per_week=0.0)
+    before = off.patients.uncertainty.copy(), off.patients.avoidance.copy()
+    off.patients.uncertainty_own[:] = off.patients.avoidance_own[:] = 0.9
+    recovery.fading(off.patients, slice(None), off.mechanisms)
+    assert np.array_equal(off.patients.uncertainty, before[0])
+    assert np.array_equal(off.patients.avoidance, before[1])
+
+
 def test_m19_flares_and_fear_raise_avoidance_graded_exposure_lowers_it():
     m = tiny_model(flare_per_week=50.0)  # everyone flares
     p = m.patients

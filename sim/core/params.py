@@ -198,6 +198,7 @@ _J_C1 = "judgement: tuned by hand to C1 (alliance partly the patient's own)"
 _J_C34 = "judgement: tuned by hand to C3 and C4"
 _J_C8CD = "judgement: tuned by hand to C8c and C8d (baseline spread of functioning, its link with symptoms)"
 _J_FIRST_FIT = "judgement: the first round's fit (partly to C4, no longer a fitting target); kept, not refitted"
+_J_RETURN = "judgement: a half-life of 26 weeks for gains that are not renewed (see comment)"
 _J_M19 = "judgement: fear-avoidance model (Vlaeyen & Linton 2000); a modest share per week or event"
 _J_M15 = "judgement: no arm fitted to usual care offers brief courses; open to refit with service data"
 _J_TARIFF = "judgement: abstract currency units; a planner replaces them with local tariffs"
@@ -508,6 +509,11 @@ class MechanismParams:
     tasks_gain: float = nonneg(0.25, 5.0, "share of the gap per explanation", _J_SHARE)  # tasks gap closed
     uncertainty_drop: float = nonneg(0.12, 5.0, "share per explanation", _J_SHARE)  # uncertainty removed
     literacy_floor: float = level(0.4, _J_EFFECT, "multiplier")  # explanation effect at zero health literacy
+    # Each week uncertainty moves this share of the way back to the patient's own level before care, so an
+    # explanation holds only while it is renewed: 1 - 2^(-1/26), a half-life of 26 weeks (0 = understanding
+    # once gained is kept). Lucock et al. 1997 (BMJ 315:572): worry fell after reassurance and, in health-anxious
+    # patients, came back within a week and stayed; in others it held for a year. Six months is between.
+    uncertainty_return_per_week: float = prob(0.0263, _J_RETURN, "share of the gap to the own level per week")
 
     # M4 cultural humility
     mismatch_penalty: float = level(0.4, _J_EFFECT, "share of effect")  # M1–M3 lost across cultures, no humility
@@ -575,6 +581,10 @@ class MechanismParams:
     dismissed_avoidance_rise: float = prob(0.05, _J_M19, "share of the room to 1")  # per dismissal
     explanation_avoidance_drop: float = prob(0.05, _J_M19, "share of avoidance")  # at full clarity x literacy
     flare_avoidance_rise: float = prob(0.1, _J_M19, "share of the room to 1")  # per flare
+    # Each week avoidance moves this share of the way back to the patient's own level before care: the return of
+    # fear after exposure unless practice continues (Rachman 1989; Vervliet, Craske & Hermans 2013): 1 - 2^(-1/26),
+    # a half-life of 26 weeks (0 = what exposure removed stays removed).
+    avoidance_return_per_week: float = prob(0.0263, _J_RETURN, "share of the gap to the own level per week")
     function_per_symptom_point: float = nonneg(
         0.6, 10.0, "F points per PHQ-15 point", CALIBRATED, prior=_P_SELF_CARE
     )  # latent

@@ -132,6 +132,7 @@ class PatientState:
             lo,
             hi,
         )
+        self.uncertainty_own = self.uncertainty.copy()  # the patient's own level before care (M3 return)
         self.activity = np.clip(
             pop.initial_activity
             - pop.initial_activity_severity * (self.baseline_severity / 30.0)
@@ -213,6 +214,7 @@ class PatientState:
             lo,
             hi,
         )
+        self.avoidance_own = self.avoidance.copy()  # the patient's own level before care (M19 return)
         self.explanation_received = np.zeros(n)  # clearest explanation had so far, 0–1 (M3 -> M15 uptake)
 
         # --- M19 functioning set by what the model leaves out (drawn after avoidance: draws above unchanged) ---

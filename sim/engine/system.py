@@ -191,6 +191,7 @@ class CareSystem:
         recovery.recovery(p, idx, self.seen, mech)
         recovery.symptoms(p, idx, mech, streams)
         recovery.feedback_loop(p, idx, mech)
+        recovery.fading(p, idx, mech)
         recovery.avoidance(p, idx, mech)
         recovery.distress_and_function(p, idx, mech)
         recovery.count_adherence(p, idx)

@@ -39,7 +39,9 @@ Each week, for every patient in the population (``idx``), in this order:
 6. M11 the feedback loop: perceived progress (usual minus recent symptom
    level) raises expectation and self-efficacy, which feed adherence (1.);
    the loop runs downward as well.
-7. M19 avoidance: fear (catastrophising x uncertainty) raises it; graded
+7. M3, M19 fading: uncertainty and avoidance drift back toward the
+   patient's own level before care unless renewed.
+   M19 avoidance: fear (catastrophising x uncertainty) raises it; graded
    exposure (adherence x pacing) lowers it. Distress and functioning move
    toward their targets; functioning's target depends on activity, pacing,
    self-efficacy and avoidance as well as symptoms, so it can improve while
@@ -210,6 +212,24 @@ def feedback_loop(p: PatientState, idx: Index, mech: MechanismParams) -> None:
         v = state[idx]
         room = np.where(progress > 0, 1.0 - v, v)
         state[idx] = v + gain * progress * room
+
+
+def fading(p: PatientState, idx: Index, mech: MechanismParams) -> None:
+    """M3, M19: uncertainty and avoidance drift back toward the patient's own level before care.
+
+    ``u += uncertainty_return_per_week (u_own - u)`` and the same for avoidance:
+    what explanation and exposure achieved holds only while care and practice
+    renew it (worry returns after reassurance, fear after exposure), and what
+    a contradiction or a dismissal added wears off too. Each state's gap to
+    the patient's own level shrinks geometrically, so neither can drift
+    without bound from where the patient started.
+    """
+    for state, own, rate in (
+        (p.uncertainty, p.uncertainty_own, mech.uncertainty_return_per_week),
+        (p.avoidance, p.avoidance_own, mech.avoidance_return_per_week),
+    ):
+        v = state[idx]
+        state[idx] = v + rate * (own[idx] - v)
 
 
 def avoidance(p: PatientState, idx: Index, mech: MechanismParams) -> None:
