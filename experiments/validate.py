@@ -55,9 +55,10 @@ def docs_page(table: pd.DataFrame, command: str, over_time: pd.DataFrame | None 
             "\n### Effects over time\n\n"
             f"Standardised differences against {reference} care at several weeks of the run (better is\n"
             "positive; mean and 95% t-interval across replicates, from the weekly means and SDs). The targets\n"
-            "C4 and C9 score the horizon only; published effects of collaborative care are largest early\n"
-            "(SMD 0.25 at 6 months) and smaller later (0.15), so an effect that keeps growing is a\n"
-            "feature of the model to read with care.\n\n" + over_time_markdown(over_time)
+            "C4 and C9 score the horizon only. Published effects of collaborative care are largest early\n"
+            "(SMD 0.25 at 6 months) and smaller later (0.15); compare the shape here with that before\n"
+            'reading an effect at another horizon (docs/calibration.md, "Predictions that miss").\n\n'
+            + over_time_markdown(over_time)
         )
     return (
         "# Validation against published figures\n\n"
