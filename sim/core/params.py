@@ -475,10 +475,10 @@ class MechanismParams:
 
     # M1 encounter builds bond
     bond_initial: float = level(
-        0.55, CALIBRATED, prior=_P_ALLIANCE_LEVEL
+        0.608, CALIBRATED, prior=_P_ALLIANCE_LEVEL
     )  # bond at a first encounter with no transfer (C6a)
     # First-encounter bond per unit of attachment security, and of trust, above 0.5.
-    attachment_bond: float = nonneg(3.5, 10.0, "bond per unit attachment", CALIBRATED, prior=_P_ALLIANCE)  # C6b
+    attachment_bond: float = nonneg(4.28, 10.0, "bond per unit attachment", CALIBRATED, prior=_P_ALLIANCE)  # C6b
     trust_bond: float = nonneg(1.5, 5.0, "bond per unit trust", "judgement: set with bond_initial for C6 (2nd round)")
     # The gains below multiply warmth, clarity, literacy and reach, and the product is capped at the whole gap,
     # so values above 1 are meaningful (a stronger effect that saturates sooner).
@@ -534,11 +534,11 @@ class MechanismParams:
 
     # M7 adherence
     adherence_intercept: float = real(
-        -3.5, -10.0, 10.0, "log-odds", CALIBRATED, prior=_P_ENGAGE_LOGODDS
+        -3.47, -10.0, 10.0, "log-odds", CALIBRATED, prior=_P_ENGAGE_LOGODDS
     )  # with nothing going for it
     adherence_tasks: float = nonneg(1.5, 10.0, "log-odds per unit", _J_C34)
     adherence_bond: float = nonneg(
-        2.0, 10.0, "log-odds per unit", CALIBRATED, prior=_P_ENGAGE
+        2.28, 10.0, "log-odds per unit", CALIBRATED, prior=_P_ENGAGE
     )  # bond with the current clinician
     adherence_trust: float = nonneg(0.5, 10.0, "log-odds per unit", _J_C34)
     adherence_self_efficacy: float = nonneg(1.3, 10.0, "log-odds per unit", _J_EFFECT)
@@ -551,24 +551,25 @@ class MechanismParams:
     # (log-odds of the share of that room); self-management pulls it toward the floor, contact a little.
     symptom_floor_share: float = level(0.25, _J_EFFECT, "share of baseline severity")  # floor no care removes
     setpoint_share: float = nonneg(
-        0.9, 2.0, "share of (baseline - floor)", CALIBRATED, prior=_P_COURSE
+        1.05, 3.0, "share of (baseline - floor)", CALIBRATED, prior=_P_COURSE
     )  # at reference drivers;
-    # 1 = no natural change, below 1 natural improvement (C3)
-    setpoint_distress: float = nonneg(1.0, 10.0, "log-odds per unit distress", CALIBRATED, prior=_P_COURSE)
+    # 1 = no natural change, below 1 natural improvement (C3). Allowed up to 3 so that its prior (log-normal, SD
+    # 0.3 around the fitted 1.05) lies inside; above about 2 most set points sit at the top of their room anyway.
+    setpoint_distress: float = nonneg(0.955, 10.0, "log-odds per unit distress", CALIBRATED, prior=_P_COURSE)
     setpoint_catastrophising: float = nonneg(
-        2.0, 10.0, "log-odds per unit catastrophising", CALIBRATED, prior=_P_COURSE
+        2.05, 10.0, "log-odds per unit catastrophising", CALIBRATED, prior=_P_COURSE
     )
     setpoint_avoidance: float = nonneg(0.5, 10.0, "log-odds per unit avoidance", _J_M19)
     setpoint_stress_reactivity: float = nonneg(
-        3.0, 10.0, "log-odds per unit stress reactivity", CALIBRATED, prior=_P_COURSE
+        3.02, 10.0, "log-odds per unit stress reactivity", CALIBRATED, prior=_P_COURSE
     )
     distress_reference: float = level(0.45, "judgement: about the cohort's mean distress at entry")
     catastrophising_reference: float = level(0.45, "judgement: the population mean (catastrophising_mean)")
     avoidance_reference: float = level(0.45, "judgement: about the cohort's mean avoidance at entry")
     stress_reactivity_reference: float = level(0.45, "judgement: the population mean (stress_reactivity_mean)")
-    setpoint_rate: float = prob(0.05, CALIBRATED, "share of the gap per week", prior=_P_COURSE)  # to the set point
+    setpoint_rate: float = prob(0.0491, CALIBRATED, "share of the gap per week", prior=_P_COURSE)  # to the set point
     recovery_per_week: float = prob(
-        0.07, CALIBRATED, "share of (S - floor) per week", prior=_P_SELF_CARE
+        0.0738, CALIBRATED, "share of (S - floor) per week", prior=_P_SELF_CARE
     )  # at full adherence
     contact_recovery_per_week: float = prob(0.002, _J_EFFECT, "share of (S - floor) per week")  # contact alone
 
@@ -586,7 +587,7 @@ class MechanismParams:
     # a half-life of 26 weeks (0 = what exposure removed stays removed).
     avoidance_return_per_week: float = prob(0.0263, _J_RETURN, "share of the gap to the own level per week")
     function_per_symptom_point: float = nonneg(
-        0.6, 10.0, "F points per PHQ-15 point", CALIBRATED, prior=_P_SELF_CARE
+        0.672, 10.0, "F points per PHQ-15 point", CALIBRATED, prior=_P_SELF_CARE
     )  # latent
     function_activity: float = nonneg(30.0, 100.0, "F points", _J_EFFECT)  # F lost at zero activity
     function_distress: float = nonneg(10.0, 100.0, "F points", _J_EFFECT)  # F lost at full distress
@@ -605,7 +606,7 @@ class MechanismParams:
 
     # M9 fluctuation, flares, relapse
     fluctuation_sd: float = nonneg(
-        3.0, 10.0, "PHQ-15 points", CALIBRATED, prior=_P_COURSE
+        3.73, 10.0, "PHQ-15 points", CALIBRATED, prior=_P_COURSE
     )  # weekly, at the level below
     fluctuation_level_points: float = positive(
         13.0,
@@ -662,7 +663,7 @@ class MechanismParams:
 
     # M13 disengagement and doctor shopping
     dropout_per_week: float = nonneg(
-        0.00224, 5.0, "hazard per week", CALIBRATED, prior=_P_ENGAGE
+        0.00227, 5.0, "hazard per week", CALIBRATED, prior=_P_ENGAGE
     )  # at reference alliance/trust
     dropout_alliance: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)  # lost per unit alliance
     dropout_trust: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)  # lost per unit trust
@@ -688,7 +689,7 @@ class MechanismParams:
     demand_per_week: float = nonneg(0.04, 5.0, "hazard per week", _J_EFFECT)  # on-demand GP contact, reference
     demand_distress: float = nonneg(2.0, 10.0, "log-hazard per unit", _J_EFFECT)
     demand_flare: float = nonneg(1.5, 10.0, "log-hazard", _J_HAZARD)  # in a flare
-    emergency_per_week: float = nonneg(0.0191, 5.0, "hazard per week", CALIBRATED, prior=_P_TESTS)  # reference patient
+    emergency_per_week: float = nonneg(0.0186, 5.0, "hazard per week", CALIBRATED, prior=_P_TESTS)  # reference patient
     emergency_flare: float = nonneg(1.5, 10.0, "log-hazard", _J_HAZARD)  # in a flare
     emergency_distress: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)
     emergency_uncertainty: float = nonneg(1.5, 10.0, "log-hazard per unit", _J_HAZARD)
