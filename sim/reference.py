@@ -568,7 +568,7 @@ class RefPatient(Agent):
     # --- self-management and recovery (M7–M11) ---
 
     def self_manage(self) -> None:
-        """M7 adherence, M10 activity, M9 flares, M8 recovery, symptoms, M11 the loop, M19 avoidance, functioning."""
+        """M7 adherence, M10 activity, M9 flares, M8 recovery, symptoms, M11, M3/M19 fading, M19 avoidance, F."""
         mech = self.model.mechanisms
         dyad = self.current_dyad()
         tasks, bond = (dyad.tasks, dyad.bond) if dyad else (0.0, 0.0)

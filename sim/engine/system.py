@@ -22,7 +22,8 @@ The order of one week, followed line by line by :meth:`CareSystem.step`:
    case reviews (M15, M12); open ruptures lapse (M12); waiting counts (M18);
    who now waits for therapy is noted (for the capacity columns).
 7. Self-management and recovery: adherence, activity, flares, symptoms,
-   the progress loop, avoidance, distress and functioning (M7–M11, M19).
+   the progress loop, worry and avoidance fading back (M3, M19), avoidance,
+   distress and functioning (M7–M11, M19).
 8. Emergency attendances (M13, M14) and disengagement (M13).
 9. Clinician reflection with feedback (M16).
 10. Record the week's aggregates.
