@@ -18,13 +18,21 @@ from sim.analysis.targets import MOVES, effects_over_time, evaluate, fitted_targ
 from sim.core.files import PAUSE_VARIABLE, complete_folders
 from sim.core.params import LABELS, ConfigError, label, parameter_field
 
+VALIDATION_SIZE = ["run.replicates=4", "population.n_patients=1000"]
+"""A size that keeps the suite fast: 4 replicates x 1,000 patients, every preset, 104 weeks."""
+
 
 @pytest.fixture(scope="module")
-def validation_table() -> pd.DataFrame:
-    """C1–C10 at a size that keeps the suite fast (4 replicates x 1,000 patients), every preset."""
-    config = validate.validation_config(["run.replicates=4", "population.n_patients=1000"])
+def validation_run():
+    config = validate.validation_config(VALIDATION_SIZE)
     assert {"coordinated", "fragmented", "stepped", "usual_care"} <= set(config.arms)
-    return evaluate(run_experiment(config), load_targets(validate.DEFAULT_TARGETS))
+    return run_experiment(config)
+
+
+@pytest.fixture(scope="module")
+def validation_table(validation_run) -> pd.DataFrame:
+    """C1–C10 at the suite's size."""
+    return evaluate(validation_run, load_targets(validate.DEFAULT_TARGETS))
 
 
 def test_every_published_target_is_scored_fitted_or_predicted(validation_table):
@@ -74,6 +82,27 @@ def test_predicted_targets_inside_their_bands_except_the_known_misses(validation
     outside = {(r.target, r.arm) for r in predicted[clearly_out].itertuples()}
     assert outside == PREDICTED_OUTSIDE, predicted[~predicted["inside"]].to_string()
     assert clearly_in.sum() >= 0.75 * len(predicted), predicted[~clearly_in].to_string()
+
+
+def _late_over_early(weekly: pd.DataFrame) -> dict[tuple[str, str], float]:
+    """Per arm and outcome: the SMD gained from week 78 to 104 over the SMD gained from week 26 to 52."""
+    smd = effects_over_time(weekly, "fragmented", weeks=(26, 52, 78, 104)).set_index(["arm", "outcome", "week"])["smd"]
+    return {
+        (arm, outcome): (smd[arm, outcome, 104] - smd[arm, outcome, 78])
+        / (smd[arm, outcome, 52] - smd[arm, outcome, 26])
+        for arm in ("coordinated", "stepped")
+        for outcome in ("function", "symptoms")
+    }
+
+
+def test_effects_level_off_in_the_second_year(validation_run):
+    """M8, M3, M19 (issue 12): the arms' differences stop growing once care has done what it can, because
+    worry and avoidance drift back unless care renews them. With that return switched off they kept growing
+    for two years (late gain a fifth to two fifths of the early one, measured at this size)."""
+    assert all(ratio < 0.15 for ratio in _late_over_early(validation_run.weekly).values())
+    off = ["mechanisms.uncertainty_return_per_week=0", "mechanisms.avoidance_return_per_week=0"]
+    unbounded = _late_over_early(run_experiment(validate.validation_config([*VALIDATION_SIZE, *off])).weekly)
+    assert all(ratio > 0.15 for ratio in unbounded.values()), unbounded
 
 
 def test_effects_over_time_end_where_the_horizon_effect_sizes_are():
