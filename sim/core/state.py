@@ -218,7 +218,7 @@ class PatientState:
         self.explanation_received = np.zeros(n)  # clearest explanation had so far, 0–1 (M3 -> M15 uptake)
 
         # --- M19 functioning set by what the model leaves out (drawn after avoidance: draws above unchanged) ---
-        self.function_offset = pop.function_offset_sd * gen.standard_normal(n)  # F points, constant
+        self.function_offset = pop.function_offset_sd * gen.standard_normal(n)  # log-odds of F, constant
 
 
 def apply_campaign(p: PatientState, service: ServiceParams) -> None:
